@@ -1,0 +1,155 @@
+"""Elemwise: a scalar op applied to tensors with NumPy broadcasting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from symcomp.graph.apply import Apply
+from symcomp.graph.op import Op
+from symcomp.graph.sourceinfo import user_source
+from symcomp.scalar.base import ScalarOp
+from symcomp.tensor.basic import as_tensor_variable
+from symcomp.tensor.dtypes import is_discrete, result_dtype
+from symcomp.tensor.errors import shape_str, where
+from symcomp.tensor.type import TensorType
+from symcomp.tensor.variable import tensor_constant
+
+
+@dataclass(frozen=True)
+class Elemwise(Op):
+    """Apply ``scalar_op`` elementwise. Inputs may differ in ndim (aligned on the right,
+    as NumPy broadcasts); Python scalars are weakly typed (NumPy 2 promotion)."""
+
+    scalar_op: ScalarOp
+
+    def __str__(self) -> str:
+        return f"Elemwise{{{self.scalar_op}}}"
+
+    def make_node(self, *inputs) -> Apply:
+        nin = type(self.scalar_op).nin
+        if len(inputs) != nin:
+            raise TypeError(f"{self} takes {nin} inputs, got {len(inputs)}")
+        inputs = _resolve_weak([as_tensor_variable(i) for i in inputs])
+        out_shape = broadcast_static_shapes(self, [i.type.shape for i in inputs])
+        out_dtype = self.scalar_op.out_dtype(*(i.dtype for i in inputs))
+        return Apply.make(self, inputs, [TensorType(out_dtype, out_shape)])
+
+    def perform(self, node, inputs):
+        return [self.scalar_op.impl(*inputs, out_dtype=node.outputs[0].dtype)]
+
+    def infer_shape(self, node, input_shapes):
+        from symcomp.tensor.shapeof import broadcast_shape_symbolic
+
+        return [broadcast_shape_symbolic(input_shapes, node.outputs[0].type.shape)]
+
+    def pullback(self, inputs, outputs, cotangents):
+        if cotangents[0] is None or not type(self.scalar_op).differentiable:
+            return [None] * len(inputs)
+        grads = self.scalar_op.pullback(inputs, outputs, cotangents)
+        return [None if g is None or is_discrete(x.dtype) else sum_to(g, x)
+                for g, x in zip(grads, inputs)]
+
+
+def _resolve_weak(inputs):
+    """Give weak Python-scalar constants the dtype NumPy 2 would combine them in."""
+    weak = [i for i in inputs if getattr(i, "weak", False)]
+    if not weak:
+        return inputs
+    strong = tuple(i.dtype for i in inputs if not getattr(i, "weak", False))
+    kinds = tuple(np.asarray(w.data).dtype.kind for w in weak)
+    kinds = tuple({"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}[k]
+                  for k in kinds)
+    target = result_dtype(strong, kinds)
+    out = []
+    for i in inputs:
+        if getattr(i, "weak", False) and i.dtype != target:
+            value = i.data.item()
+            try:
+                i = tensor_constant(np.asarray(value, dtype=target), dtype=target)
+            except OverflowError as err:
+                raise OverflowError(f"Python integer {value} does not fit in {target}, the "
+                                    f"dtype of the other operand{where(user_source())}") from err
+        out.append(i)
+    return out
+
+
+def broadcast_static_shapes(op, shapes) -> tuple:
+    """NumPy broadcasting of static shapes; a static mismatch is a ValueError."""
+    ndim = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for d in range(ndim):
+        lengths = [s[d] for s in padded]
+        known = {n for n in lengths if n is not None and n != 1}
+        if len(known) > 1:
+            raise ValueError(
+                f"{op}: cannot broadcast shapes "
+                f"{' and '.join(shape_str(s) for s in shapes)} (dimension {d}: lengths "
+                f"{sorted(known)}){where(user_source())}"
+            )
+        if known:
+            out.append(known.pop())
+        elif all(n == 1 for n in lengths):
+            out.append(1)
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class SumToShape(Op):
+    """Sum a broadcast result back to an input's shape (the gradient of broadcasting).
+
+    Inputs: ``g`` and the target's length in each dim (int64 scalars); ``static_shape`` is
+    the target's static shape. Leading extra dims of ``g`` are summed away; dims where the
+    target has length 1 and ``g`` does not are summed with keepdims.
+    """
+
+    static_shape: tuple
+
+    def make_node(self, g, *shape):
+        from symcomp.tensor.shapeof import as_shape_scalars
+
+        g = as_tensor_variable(g)
+        return Apply.make(self, [g, *as_shape_scalars(shape)],
+                          [TensorType(g.dtype, self.static_shape)])
+
+    def perform(self, node, inputs):
+        g, shape = inputs[0], tuple(int(s) for s in inputs[1:])
+        lead = g.ndim - len(shape)
+        if lead:
+            g = g.sum(axis=tuple(range(lead)))
+        axes = tuple(d for d, n in enumerate(shape) if n == 1 and g.shape[d] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape != shape:
+            raise ValueError(f"cannot sum a gradient of shape {g.shape} to shape {shape}")
+        return [g]
+
+    def infer_shape(self, node, input_shapes):
+        return [tuple(s if s is not None else v
+                      for s, v in zip(self.static_shape, node.inputs[1:]))]
+
+    def pullback(self, inputs, outputs, cotangents):
+        from symcomp.tensor.alloc import broadcast_to
+        from symcomp.tensor.shapeof import shape_tuple
+
+        g = inputs[0]
+        return [broadcast_to(cotangents[0], shape_tuple(g))] + [None] * (len(inputs) - 1)
+
+
+def sum_to(g, x):
+    """``g`` (broadcast to an elementwise output's shape) summed back to ``x``'s shape,
+    and cast to ``x``'s dtype."""
+    from symcomp.tensor.arith import cast
+    from symcomp.tensor.shapeof import shape_tuple
+
+    if g.dtype != x.dtype:
+        g = cast(g, x.dtype)
+    if g.type.shape == x.type.shape and None not in x.type.shape:
+        return g
+    if g.ndim == x.ndim and all(a is not None and a != 1 for a in x.type.shape):
+        return g  # no dim of x can have been broadcast
+    return SumToShape(x.type.shape)(g, *shape_tuple(x))
