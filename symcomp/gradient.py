@@ -128,7 +128,12 @@ def _ones_like_cost(cost):
 
 
 def _connected(w, seeds, consider_constant) -> bool:
-    return w in set(ancestors(list(seeds), blockers=consider_constant or ()))
+    """Whether w reaches a seed other than through constants or disconnected_grad."""
+    blockers = set(consider_constant or ())
+    for var in ancestors(list(seeds), blockers=blockers):
+        if var.owner is not None and isinstance(var.owner.op, DisconnectedGrad):
+            blockers.add(var)
+    return w in set(ancestors(list(seeds), blockers=blockers))
 
 
 def _report_disconnected(w, policy):
@@ -275,4 +280,4 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     return result[0] if single else result
 
 
-from symcomp.gradient_check import numeric_grad, verify_grad  # noqa: E402,F401
+from symcomp.gradient_check import GradientError, numeric_grad, verify_grad  # noqa: E402,F401

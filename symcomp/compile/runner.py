@@ -65,8 +65,10 @@ def node_error(node, args, err: Exception) -> Exception:
     """
     from symcomp.tensor.errors import where
 
-    msg = (f"{err}\nApply node that caused the error: {node}\n"
-           f"Inputs:\n{node.describe_inputs(args)}{where(node.trace)}")
+    text = str(err)
+    suffix = "" if "The node was built at" in text else where(node.trace)
+    msg = (f"{text}\nApply node that caused the error: {node}\n"
+           f"Inputs:\n{node.describe_inputs(args)}{suffix}")
     try:
         new = type(err)(msg)
     except Exception:  # exception types with unusual constructors

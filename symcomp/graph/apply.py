@@ -30,9 +30,15 @@ class Apply:
 
     @classmethod
     def make(cls, op, inputs: Sequence, output_types: Sequence) -> "Apply":
-        key = (op, tuple(inputs))
+        # Keyed by input ids, so the table holds no strong reference to a graph (a dropped
+        # graph is freed in one collection); a hit is confirmed by identity.
+        key = (op, tuple(map(id, inputs)))
         node = _node_cache.get(key)
-        if node is not None and [o.type for o in node.outputs] == list(output_types):
+        if (
+            node is not None
+            and all(a is b for a, b in zip(node.inputs, inputs))
+            and [o.type for o in node.outputs] == list(output_types)
+        ):
             return node
         node = cls(op, inputs, output_types)
         _node_cache[key] = node

@@ -21,3 +21,5 @@ from symcomp.tensor.linalg import *  # noqa: F401,F403
 from symcomp.tensor import nnet  # noqa: F401
 
 globals().update(TYPED_CONSTRUCTORS)
+# `from symcomp.tensor.shape import *` binds the submodule name `shape`; keep the function.
+from symcomp.tensor.shapeof import shape  # noqa: E402,F811

@@ -48,8 +48,11 @@ class Elemwise(Op):
         if cotangents[0] is None or not type(self.scalar_op).differentiable:
             return [None] * len(inputs)
         grads = self.scalar_op.pullback(inputs, outputs, cotangents)
-        return [None if g is None or is_discrete(x.dtype) else sum_to(g, x)
-                for g, x in zip(grads, inputs)]
+        return [
+            None if g is None or is_discrete(x.dtype)
+            else sum_to(g, x, [o for o in inputs if o is not x])
+            for g, x in zip(grads, inputs)
+        ]
 
 
 def _resolve_weak(inputs):
@@ -100,24 +103,18 @@ def broadcast_static_shapes(op, shapes) -> tuple:
 
 @dataclass(frozen=True)
 class SumToShape(Op):
-    """Sum a broadcast result back to an input's shape (the gradient of broadcasting).
+    """Sum a broadcast result ``g`` back to the shape of ``x`` (the gradient of
+    broadcasting). Only x's shape is read. Leading extra dims of ``g`` are summed away;
+    dims where x has length 1 and ``g`` does not are summed with keepdims."""
 
-    Inputs: ``g`` and the target's length in each dim (int64 scalars); ``static_shape`` is
-    the target's static shape. Leading extra dims of ``g`` are summed away; dims where the
-    target has length 1 and ``g`` does not are summed with keepdims.
-    """
-
-    static_shape: tuple
-
-    def make_node(self, g, *shape):
-        from symcomp.tensor.shapeof import as_shape_scalars
-
-        g = as_tensor_variable(g)
-        return Apply.make(self, [g, *as_shape_scalars(shape)],
-                          [TensorType(g.dtype, self.static_shape)])
+    def make_node(self, g, x):
+        g, x = as_tensor_variable(g), as_tensor_variable(x)
+        if g.ndim < x.ndim:
+            raise ValueError(f"SumToShape: {g} has fewer dims than {x}")
+        return Apply.make(self, [g, x], [TensorType(g.dtype, x.type.shape)])
 
     def perform(self, node, inputs):
-        g, shape = inputs[0], tuple(int(s) for s in inputs[1:])
+        g, shape = inputs[0], inputs[1].shape
         lead = g.ndim - len(shape)
         if lead:
             g = g.sum(axis=tuple(range(lead)))
@@ -129,27 +126,42 @@ class SumToShape(Op):
         return [g]
 
     def infer_shape(self, node, input_shapes):
-        return [tuple(s if s is not None else v
-                      for s, v in zip(self.static_shape, node.inputs[1:]))]
+        return [input_shapes[1]]
 
     def pullback(self, inputs, outputs, cotangents):
         from symcomp.tensor.alloc import broadcast_to
         from symcomp.tensor.shapeof import shape_tuple
 
-        g = inputs[0]
-        return [broadcast_to(cotangents[0], shape_tuple(g))] + [None] * (len(inputs) - 1)
+        return [broadcast_to(cotangents[0], shape_tuple(inputs[0])), None]
 
 
-def sum_to(g, x):
-    """``g`` (broadcast to an elementwise output's shape) summed back to ``x``'s shape,
-    and cast to ``x``'s dtype."""
+_sum_to_shape = SumToShape()
+
+
+def sum_to(g, x, others=None):
+    """``g`` (broadcast to an elementwise output's shape) summed back to ``x``'s shape and
+    cast to ``x``'s dtype. ``others``: the other inputs of that elementwise op; when none
+    of them can be longer than x in a dim where x may have length 1, nothing is summed."""
     from symcomp.tensor.arith import cast
-    from symcomp.tensor.shapeof import shape_tuple
 
     if g.dtype != x.dtype:
         g = cast(g, x.dtype)
-    if g.type.shape == x.type.shape and None not in x.type.shape:
+    if g.ndim == x.ndim and (
+        not _may_broadcast(x, g.type.shape if others is None else others)
+    ):
         return g
-    if g.ndim == x.ndim and all(a is not None and a != 1 for a in x.type.shape):
-        return g  # no dim of x can have been broadcast
-    return SumToShape(x.type.shape)(g, *shape_tuple(x))
+    return _sum_to_shape(g, x)
+
+
+def _may_broadcast(x, others) -> bool:
+    """Whether x may have been broadcast against ``others`` (input types or one shape)."""
+    shapes = [others] if isinstance(others, tuple) else [o.type.shape for o in others]
+    xs = x.type.shape
+    for d, n in enumerate(xs):
+        if n is not None and n != 1:
+            continue  # a known length other than 1 is never broadcast
+        for shp in shapes:
+            k = d - (len(xs) - len(shp))
+            if k >= 0 and shp[k] != 1:  # x's length is 1 or unknown, the other's is not 1
+                return True
+    return False

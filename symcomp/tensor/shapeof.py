@@ -127,3 +127,30 @@ def broadcast_shape_symbolic(input_shapes, out_static) -> tuple:
             acc = switch(eq(acc, 1), c, acc)
         out.append(acc)
     return tuple(out)
+
+
+def infer_shapes(outputs) -> dict:
+    """Symbolic shapes of ``outputs`` (and every variable before them) from each op's
+    infer_shape, so no value is computed just to read a shape. Graph inputs and
+    constants get ``shape_tuple``; returns {variable: shape tuple}."""
+    from symcomp.graph.basic import toposort
+
+    shapes: dict = {}
+
+    def of(var):
+        found = shapes.get(var)
+        if found is None:
+            found = shapes[var] = shape_tuple(var)
+        return found
+
+    for node in toposort(list(outputs)):
+        try:
+            out_shapes = node.op.infer_shape(node, [of(i) for i in node.inputs])
+        except NotImplementedError:
+            out_shapes = [shape_tuple(o) for o in node.outputs]
+        for out, shp in zip(node.outputs, out_shapes):
+            static = out.type.shape
+            shapes[out] = tuple(s if s is not None else v for s, v in zip(static, shp))
+    for out in outputs:
+        of(out)
+    return shapes

@@ -16,8 +16,13 @@ INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "u
 DISCRETE_DTYPES = ("bool",) + INT_DTYPES
 
 
+_DTYPE_SET = frozenset(DTYPES)
+
+
 def normalize_dtype(dtype) -> str:
     """The canonical name of a dtype ("floatX" resolves to config.floatX)."""
+    if dtype.__class__ is str and dtype in _DTYPE_SET:
+        return dtype  # the common case, kept cheap: graph building calls this per node
     if dtype == "floatX":
         from symcomp.config import config
 

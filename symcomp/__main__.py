@@ -1,0 +1,5 @@
+"""``python -m symcomp``: the ``symcomp`` command."""
+
+from symcomp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Code generation: C++/CUDA emitters, templates, toolchain, disk cache and loader."""

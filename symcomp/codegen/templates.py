@@ -1,0 +1,46 @@
+"""The one Jinja2 environment that lays out generated C++ and CUDA source.
+
+Templates hold scaffolding only (includes, signatures, loops, launches); Python computes every
+name, type and statement and passes them in (see STYLE.md, "Codegen"). A variable a template
+uses but the caller did not pass is an error (``jinja2.UndefinedError``), never an empty string.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def templates_dir() -> Path:
+    """Where the templates are: ``symcomp/templates`` in an installed wheel, else the
+    top-level ``templates/`` of a source checkout."""
+    installed = _PACKAGE_DIR / "templates"
+    return installed if installed.is_dir() else _PACKAGE_DIR.parent / "templates"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared environment, created on first use."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(name: str, **context: Any) -> str:
+    """Render the template ``name`` (relative to ``templates_dir()``, e.g.
+    ``"cpu/elemwise_loop.cpp.j2"``) with ``context``.
+
+    Raises ``jinja2.TemplateNotFound`` for an unknown name and ``jinja2.UndefinedError`` when
+    the template uses a variable that ``context`` lacks.
+    """
+    return environment().get_template(name).render(**context)

@@ -1,0 +1,14 @@
+"""Shared test setup."""
+
+import os
+import shutil
+import tempfile
+
+# A private compile cache for this test process, set before anything imports symcomp
+# (symcomp.config reads SYMCOMP_CACHE_DIR once, at import).
+_CACHE_DIR = tempfile.mkdtemp(prefix="symcomp-test-cache-")
+os.environ["SYMCOMP_CACHE_DIR"] = _CACHE_DIR
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
