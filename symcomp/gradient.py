@@ -12,6 +12,7 @@ import numpy as np
 from symcomp.graph.apply import Apply
 from symcomp.graph.basic import ancestors, toposort
 from symcomp.graph.op import Op
+from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Variable
 from symcomp.tensor.basic import as_tensor_variable
 from symcomp.tensor.dtypes import is_discrete
@@ -171,7 +172,8 @@ def backprop(seeds: dict, wrt: Sequence[Variable], consider_constant=None) -> li
         if not node.op.differentiable:
             continue
         out_cots = [cot.get(o) for o in node.outputs]
-        in_cots = node.op.pullback(list(node.inputs), list(node.outputs), out_cots)
+        with attributed_to(node.trace):  # gradient nodes point at the user's forward line
+            in_cots = node.op.pullback(list(node.inputs), list(node.outputs), out_cots)
         if len(in_cots) != len(node.inputs):
             raise ValueError(f"{node.op}.pullback returned {len(in_cots)} gradients for "
                              f"{len(node.inputs)} inputs")

@@ -17,6 +17,7 @@ Python ints and constant scalars are folded into the op, so ``x[1:3]`` needs no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -343,6 +344,7 @@ class Subtensor(Op):
     """
 
     idx_list: tuple
+    view_map: ClassVar[dict] = {0: (0,)}  # output 0 is a view of input 0 (for memory planning)
 
     def __str__(self):
         return f"Subtensor{{{index_str(self.idx_list)}}}"
@@ -351,7 +353,10 @@ class Subtensor(Op):
         x = as_tensor_variable(x)
         index_inputs = [as_tensor_variable(i) for i in index_inputs]
         if any(e[0] not in ("int", "slice", "newaxis") for e in self.idx_list):
-            raise TypeError(f"{self}: only int, slice and newaxis entries are basic indices")
+            raise TypeError(
+                f"{self}: only int, slice and newaxis entries are basic indices"
+                f"{where(user_source())}"
+            )
         check_index_inputs(self, self.idx_list, index_inputs)
         entries = join_entries(self.idx_list, index_inputs)
         _check_ndim(str(self), x, entries)

@@ -23,42 +23,81 @@ from symcomp.scalar.transcendental import (
     digamma_numpy,
 )
 
-DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint32",
-          "uint8", "bool")
-MIXED = [("int8", "float32"), ("uint8", "int8"), ("int32", "float64"), ("bool", "int16"),
-         ("float32", "int64"), ("uint32", "int32")]
+DTYPES = (
+    "float64",
+    "float32",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint64",
+    "uint32",
+    "uint8",
+    "bool",
+)
+MIXED = [
+    ("int8", "float32"),
+    ("uint8", "int8"),
+    ("int32", "float64"),
+    ("bool", "int16"),
+    ("float32", "int64"),
+    ("uint32", "int32"),
+]
 
 
 # -- dtype rules ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("op,dtype,expected", [
-    (ss.exp, "int8", "float32"), (ss.exp, "bool", "float32"), (ss.exp, "int16", "float32"),
-    (ss.exp, "int32", "float64"), (ss.exp, "uint64", "float64"), (ss.erf, "int8", "float32"),
-    (ss.gammaln, "float32", "float32"), (ss.reciprocal, "int32", "float64"),
-    (ss.floor, "int32", "int32"), (ss.floor, "bool", "bool"), (ss.trunc, "uint8", "uint8"),
-    (ss.round_half_to_even, "int64", "int64"), (ss.round_half_away_from_zero, "int8", "int8"),
-    (ss.round_half_to_even, "bool", "float32"), (ss.abs, "bool", "bool"),
-    (ss.sqr, "bool", "int8"), (ss.isnan, "int8", "bool"), (ss.invert, "bool", "bool"),
-    (ss.logical_not, "float32", "bool"),
-])
+@pytest.mark.parametrize(
+    "op,dtype,expected",
+    [
+        (ss.exp, "int8", "float32"),
+        (ss.exp, "bool", "float32"),
+        (ss.exp, "int16", "float32"),
+        (ss.exp, "int32", "float64"),
+        (ss.exp, "uint64", "float64"),
+        (ss.erf, "int8", "float32"),
+        (ss.gammaln, "float32", "float32"),
+        (ss.reciprocal, "int32", "float64"),
+        (ss.floor, "int32", "int32"),
+        (ss.floor, "bool", "bool"),
+        (ss.trunc, "uint8", "uint8"),
+        (ss.round_half_to_even, "int64", "int64"),
+        (ss.round_half_away_from_zero, "int8", "int8"),
+        (ss.round_half_to_even, "bool", "float32"),
+        (ss.abs, "bool", "bool"),
+        (ss.sqr, "bool", "int8"),
+        (ss.isnan, "int8", "bool"),
+        (ss.invert, "bool", "bool"),
+        (ss.logical_not, "float32", "bool"),
+    ],
+)
 def test_unary_out_dtype(op, dtype, expected):
     assert op.out_dtype(dtype) == expected
 
 
-@pytest.mark.parametrize("op,dtypes,expected", [
-    (ss.int_div, ("bool", "bool"), "int8"), (ss.int_div, ("int8", "uint8"), "int16"),
-    (ss.mod, ("float32", "int64"), "float64"), (ss.pow, ("bool", "bool"), "int8"),
-    (ss.arctan2, ("int8", "int8"), "float32"), (ss.arctan2, ("int32", "float32"), "float64"),
-    (ss.minimum, ("bool", "bool"), "bool"), (ss.clip, ("int8", "int64", "int8"), "int64"),
-    (ss.logical_and, ("float64", "int8"), "bool"), (ss.bitwise_or, ("bool", "bool"), "bool"),
-])
+@pytest.mark.parametrize(
+    "op,dtypes,expected",
+    [
+        (ss.int_div, ("bool", "bool"), "int8"),
+        (ss.int_div, ("int8", "uint8"), "int16"),
+        (ss.mod, ("float32", "int64"), "float64"),
+        (ss.pow, ("bool", "bool"), "int8"),
+        (ss.arctan2, ("int8", "int8"), "float32"),
+        (ss.arctan2, ("int32", "float32"), "float64"),
+        (ss.minimum, ("bool", "bool"), "bool"),
+        (ss.clip, ("int8", "int64", "int8"), "int64"),
+        (ss.logical_and, ("float64", "int8"), "bool"),
+        (ss.bitwise_or, ("bool", "bool"), "bool"),
+    ],
+)
 def test_nary_out_dtype(op, dtypes, expected):
     assert op.out_dtype(*dtypes) == expected
 
 
-@pytest.mark.parametrize("op,dtype", [(ss.sign, "bool"), (ss.invert, "float64"),
-                                       (ss.bitwise_and, "float32")])
+@pytest.mark.parametrize(
+    "op,dtype", [(ss.sign, "bool"), (ss.invert, "float64"), (ss.bitwise_and, "float32")]
+)
 def test_unsupported_dtypes_are_type_errors(op, dtype):
     with pytest.raises(TypeError, match=type(op).__name__):
         op.out_dtype(*[dtype] * type(op).nin)
@@ -76,18 +115,17 @@ def test_ops_are_hashable_values():
 def test_integer_division_by_zero_is_zero():
     x = np.array([7, -7, 0, np.iinfo(np.int32).min], np.int32)
     y = np.array([0, 0, 0, -1], np.int32)
-    np.testing.assert_array_equal(ss.int_div.impl(x, y, out_dtype="int32"),
-                                  [0, 0, 0, np.iinfo(np.int32).min])
+    np.testing.assert_array_equal(
+        ss.int_div.impl(x, y, out_dtype="int32"), [0, 0, 0, np.iinfo(np.int32).min]
+    )
     np.testing.assert_array_equal(ss.mod.impl(x, y, out_dtype="int32"), [0, 0, 0, 0])
 
 
 def test_floor_division_and_modulo_signs():
     x = np.array([7.0, -7.0, 7.0, -7.0, -1.0])
     y = np.array([2.0, 2.0, -2.0, -2.0, np.inf])
-    np.testing.assert_array_equal(ss.int_div.impl(x, y, out_dtype="float64"),
-                                  [3, -4, -4, 3, -1])
-    np.testing.assert_array_equal(ss.mod.impl(x, y, out_dtype="float64"),
-                                  [1, 1, -1, -1, np.inf])
+    np.testing.assert_array_equal(ss.int_div.impl(x, y, out_dtype="float64"), [3, -4, -4, 3, -1])
+    np.testing.assert_array_equal(ss.mod.impl(x, y, out_dtype="float64"), [1, 1, -1, -1, np.inf])
 
 
 def test_integer_negative_power_raises():
@@ -100,8 +138,9 @@ def test_round_half_away_from_zero():
     got = ss.round_half_away_from_zero.impl(x, out_dtype="float64")
     np.testing.assert_array_equal(got, [1, 2, 3, -1, -3, 0, -0.0, np.nan, np.inf])
     assert np.signbit(got[6])
-    np.testing.assert_array_equal(ss.round_half_to_even.impl(x[:5], out_dtype="float64"),
-                                  [0, 2, 2, -0.0, -2])
+    np.testing.assert_array_equal(
+        ss.round_half_to_even.impl(x[:5], out_dtype="float64"), [0, 2, 2, -0.0, -2]
+    )
 
 
 def test_sigmoid_softplus_do_not_overflow():
@@ -135,9 +174,10 @@ def test_digamma_numpy_poles_and_dtype():
     assert digamma_numpy(np.float64(3.0)).shape == ()
 
 
-@pytest.mark.parametrize("fallback,oracle", [(_erf_fallback, sp.erf),
-                                             (_erfc_fallback, sp.erfc),
-                                             (_gammaln_fallback, sp.gammaln)])
+@pytest.mark.parametrize(
+    "fallback,oracle",
+    [(_erf_fallback, sp.erf), (_erfc_fallback, sp.erfc), (_gammaln_fallback, sp.gammaln)],
+)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_special_fallbacks_match_scipy(fallback, oracle, dtype):
     x = np.concatenate([np.linspace(-6, 12, 301), [0.0, -1.0, -2.0, np.inf, np.nan]])
@@ -157,15 +197,18 @@ def test_special_fallbacks_match_scipy(fallback, oracle, dtype):
 def test_lam_names_each_argument_once():
     ctx = EmitContext(("int8", "float32"), "float32")
     expr = lam(ctx, "T m = a; return m + b;", ("x[i]", "y[i]"))
-    assert expr == ("([](float a, float b) -> float { float m = a; return m + b; }"
-                    "(static_cast<float>(x[i]), y[i]))")
+    assert expr == (
+        "([](float a, float b) -> float { float m = a; return m + b; }"
+        "(static_cast<float>(x[i]), y[i]))"
+    )
 
 
 def test_cuda_dialect_uses_float_functions():
     ctx = EmitContext(("float32",), "float32", dialect="cuda")
     assert ss.exp.c_expr(ctx, "x") == "expf(x)"
-    assert "fmodf(" in ss.mod.c_expr(EmitContext(("float32", "float32"), "float32", "cuda"),
-                                     "x", "y")
+    assert "fmodf(" in ss.mod.c_expr(
+        EmitContext(("float32", "float32"), "float32", "cuda"), "x", "y"
+    )
 
 
 def _edge_values(dtype):
@@ -177,11 +220,33 @@ def _edge_values(dtype):
         pool = [info.min, info.max, info.max - 1, 0, 1, 2, 3, 7, 100]
         if dt.kind == "i":
             pool += [info.min + 1, -1, -2, -3, -7]
-        return np.unique(np.array(pool, dtype=np.int64 if dt.kind == "i" else np.uint64)
-                         .astype(dt))
-    return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.5, 1.5, -2.5, 2.5, 1.0,
-                     -1.0, 3.7, -3.7, 0.3, 1e-30, -1e-30, 88.0, 700.0, -750.0, 12.25],
-                    dtype=dt)
+        return np.unique(np.array(pool, dtype=np.int64 if dt.kind == "i" else np.uint64).astype(dt))
+    return np.array(
+        [
+            np.nan,
+            np.inf,
+            -np.inf,
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            2.5,
+            1.0,
+            -1.0,
+            3.7,
+            -3.7,
+            0.3,
+            1e-30,
+            -1e-30,
+            88.0,
+            700.0,
+            -750.0,
+            12.25,
+        ],
+        dtype=dt,
+    )
 
 
 def _instances(group):
@@ -200,8 +265,11 @@ def _signatures(op):
     if nin == 2:
         combos += MIXED
     if nin == 3:
-        combos += [("bool", "float32", "int8"), ("int8", "int32", "int64"),
-                   ("float32", "int8", "float64")]
+        combos += [
+            ("bool", "float32", "int8"),
+            ("int8", "int32", "int64"),
+            ("float32", "int8", "float64"),
+        ]
     for dtypes in combos:
         try:
             out = op.out_dtype(*dtypes)
@@ -218,13 +286,19 @@ def _inputs(op, dtypes):
     else:
         grids = np.meshgrid(*pools, indexing="ij")
         cols = [g.ravel() for g in grids]
-    if isinstance(op, ss.Cast) and np.dtype(op.dtype).kind in "iu" and \
-            np.dtype(dtypes[0]).kind == "f":
+    if (
+        isinstance(op, ss.Cast)
+        and np.dtype(op.dtype).kind in "iu"
+        and np.dtype(dtypes[0]).kind == "f"
+    ):
         info = np.iinfo(op.dtype)  # out-of-range float -> int is undefined in C++ (NumPy warns)
         keep = np.isfinite(cols[0]) & (cols[0] > info.min - 1.0) & (cols[0] < info.max + 1.0)
         cols = [c[keep] for c in cols]
-    if isinstance(op, ss.Pow) and np.dtype(dtypes[1]).kind in "iub" and \
-            np.dtype(op.out_dtype(*dtypes)).kind != "f":
+    if (
+        isinstance(op, ss.Pow)
+        and np.dtype(dtypes[1]).kind in "iub"
+        and np.dtype(op.out_dtype(*dtypes)).kind != "f"
+    ):
         keep = cols[1] >= 0  # NumPy raises for negative integer exponents
         cols = [c[keep] for c in cols]
     return [np.ascontiguousarray(c) for c in cols]
@@ -236,12 +310,20 @@ def _kernels(group):
             yield op, dtypes, out
 
 
-@pytest.fixture(scope="module", params=[
-    "math",
-    pytest.param("arith", marks=pytest.mark.xfail(
-        reason="scalar/arith.py: mixed-dtype add/sub/mul/compare compute in C's promoted "
-        "type, not NumPy's result type", strict=False)),
-])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "math",
+        pytest.param(
+            "arith",
+            marks=pytest.mark.xfail(
+                reason="scalar/arith.py: mixed-dtype add/sub/mul/compare compute in C's promoted "
+                "type, not NumPy's result type",
+                strict=False,
+            ),
+        ),
+    ],
+)
 def compiled(request, tmp_path_factory):
     cxx = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
     if cxx is None:
@@ -252,13 +334,19 @@ def compiled(request, tmp_path_factory):
         ctx = EmitContext(tuple(dtypes), out)
         params = ", ".join(f"const {ctx.ctype(d)}* in{j}" for j, d in enumerate(dtypes))
         expr = op.c_expr(ctx, *(f"in{j}[i]" for j in range(len(dtypes))))
-        lines.append(f'extern "C" void k{k}({params}, {ctx.ctype(out)}* out, std::int64_t n)'
-                     f" {{ for (std::int64_t i = 0; i < n; ++i) out[i] = {expr}; }}")
+        lines.append(
+            f'extern "C" void k{k}({params}, {ctx.ctype(out)}* out, std::int64_t n)'
+            f" {{ for (std::int64_t i = 0; i < n; ++i) out[i] = {expr}; }}"
+        )
     tmp = tmp_path_factory.mktemp("cexpr")
     src, lib = tmp / "kernels.cpp", tmp / "kernels.so"
     src.write_text("\n".join(lines) + "\n")
-    result = subprocess.run([cxx, "-std=c++17", "-O2", "-shared", "-fPIC", "-w", str(src),
-                             "-o", str(lib)], capture_output=True, text=True)
+    result = subprocess.run(
+        [cxx, "-std=c++17", "-O2", "-shared", "-fPIC", "-w", str(src), "-o", str(lib)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"{src} does not compile:\n{result.stderr[-4000:]}"
     return kernels, ctypes.CDLL(str(lib))
 
@@ -282,8 +370,9 @@ def test_c_expressions_match_numpy(compiled):
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             args = ", ".join(repr(a[j]) for a in inputs)
-            failures.append(f"{op}{dtypes}->{out}: ({args}) gives {got[j]!r}, "
-                            f"NumPy {expected[j]!r}")
+            failures.append(
+                f"{op}{dtypes}->{out}: ({args}) gives {got[j]!r}, NumPy {expected[j]!r}"
+            )
     assert not failures, "\n".join(failures)
 
 
