@@ -5,18 +5,46 @@ The public API is what this module exports; everything else may change.
 
 __version__ = "0.1.0"
 
-from symcomp.config import config, change_flags  # noqa: E402
-from symcomp import tensor  # noqa: E402
-from symcomp import gradient  # noqa: E402
-from symcomp.compile import Function, In, Out, function, shared  # noqa: E402
-from symcomp.gradient import (  # noqa: E402
-    Lop, Rop, disconnected_grad, grad, hessian, jacobian, stop_gradient, verify_grad, zero_grad,
+from symcomp import (
+    gradient,
+    printing,
+    tensor,
 )
-from symcomp.graph import FunctionGraph, Variable  # noqa: E402
-from symcomp import printing  # noqa: E402
+from symcomp.compile import Function, In, Out, function, shared
+from symcomp.config import change_flags, config
+from symcomp.gradient import (
+    Lop,
+    Rop,
+    disconnected_grad,
+    grad,
+    hessian,
+    jacobian,
+    stop_gradient,
+    verify_grad,
+    zero_grad,
+)
+from symcomp.graph import FunctionGraph, Variable
 
 __all__ = [
-    "Function", "FunctionGraph", "In", "Lop", "Out", "Rop", "Variable", "change_flags",
-    "config", "disconnected_grad", "function", "grad", "gradient", "hessian", "jacobian",
-    "printing", "shared", "stop_gradient", "tensor", "verify_grad", "zero_grad",
+    "Function",
+    "FunctionGraph",
+    "In",
+    "Lop",
+    "Out",
+    "Rop",
+    "Variable",
+    "change_flags",
+    "config",
+    "disconnected_grad",
+    "function",
+    "grad",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "printing",
+    "shared",
+    "stop_gradient",
+    "tensor",
+    "verify_grad",
+    "zero_grad",
 ]

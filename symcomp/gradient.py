@@ -4,8 +4,8 @@ verify_grad, and the gradient-blocking ops."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -78,8 +78,14 @@ def zero_grad(x):
 # -- reverse mode -------------------------------------------------------------------
 
 
-def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
-         known_grads=None, return_disconnected: str = "zero"):
+def grad(
+    cost,
+    wrt,
+    consider_constant=None,
+    disconnected_inputs: str = "raise",
+    known_grads=None,
+    return_disconnected: str = "zero",
+):
     """The symbolic gradient of the scalar ``cost`` wrt ``wrt`` (a variable or a list).
 
     consider_constant: variables treated as constants (no gradient through them).
@@ -99,8 +105,10 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
     if cost is not None:
         cost = as_tensor_variable(cost)
         if cost.ndim != 0:
-            raise TypeError(f"grad: the cost must be a scalar, got {cost} with type "
-                            f"{cost.type}; sum or average it first, or use Lop/jacobian")
+            raise TypeError(
+                f"grad: the cost must be a scalar, got {cost} with type "
+                f"{cost.type}; sum or average it first, or use Lop/jacobian"
+            )
         seeds[cost] = _ones_like_cost(cost)
     for var, g in (known_grads or {}).items():
         seeds[var] = as_tensor_variable(g)
@@ -140,8 +148,10 @@ def _connected(w, seeds, consider_constant) -> bool:
 def _report_disconnected(w, policy):
     from symcomp.tensor.errors import where
 
-    msg = (f"grad: the cost does not depend on {w} ({w.type}); pass "
-           f"disconnected_inputs='ignore' or 'warn' to get zeros{where(w.trace)}")
+    msg = (
+        f"grad: the cost does not depend on {w} ({w.type}); pass "
+        f"disconnected_inputs='ignore' or 'warn' to get zeros{where(w.trace)}"
+    )
     if policy == "raise":
         raise DisconnectedInputError(msg)
     if policy == "warn":
@@ -175,8 +185,10 @@ def backprop(seeds: dict, wrt: Sequence[Variable], consider_constant=None) -> li
         with attributed_to(node.trace):  # gradient nodes point at the user's forward line
             in_cots = node.op.pullback(list(node.inputs), list(node.outputs), out_cots)
         if len(in_cots) != len(node.inputs):
-            raise ValueError(f"{node.op}.pullback returned {len(in_cots)} gradients for "
-                             f"{len(node.inputs)} inputs")
+            raise ValueError(
+                f"{node.op}.pullback returned {len(in_cots)} gradients for "
+                f"{len(node.inputs)} inputs"
+            )
         for inp, g in zip(node.inputs, in_cots):
             if g is None or inp in blocked or inp not in reaches:
                 continue
@@ -191,8 +203,10 @@ def _check_cotangent(node, inp, g):
 
     g = as_tensor_variable(g)
     if g.ndim != inp.ndim:
-        raise ValueError(f"{node.op}.pullback gave a gradient with {g.ndim} dims for input "
-                         f"{inp} with {inp.ndim} dims")
+        raise ValueError(
+            f"{node.op}.pullback gave a gradient with {g.ndim} dims for input "
+            f"{inp} with {inp.ndim} dims"
+        )
     if g.dtype != inp.dtype:
         g = cast(g, inp.dtype)
     return g
@@ -207,13 +221,21 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
     """Vector-Jacobian product: ``eval_points``^T d f / d wrt (f and eval_points may be
     lists)."""
     fs = [f] if isinstance(f, Variable) else list(f)
-    evs = [eval_points] if isinstance(eval_points, Variable) or not isinstance(
-        eval_points, (list, tuple)) else list(eval_points)
+    evs = (
+        [eval_points]
+        if isinstance(eval_points, Variable) or not isinstance(eval_points, (list, tuple))
+        else list(eval_points)
+    )
     if len(fs) != len(evs):
         raise ValueError(f"Lop: {len(fs)} outputs but {len(evs)} eval points")
     known = {o: as_tensor_variable(e) for o, e in zip(fs, evs)}
-    return grad(None, wrt, known_grads=known, consider_constant=consider_constant,
-                disconnected_inputs=disconnected_inputs)
+    return grad(
+        None,
+        wrt,
+        known_grads=known,
+        consider_constant=consider_constant,
+        disconnected_inputs=disconnected_inputs,
+    )
 
 
 def Rop(f, wrt, eval_points):
@@ -228,8 +250,11 @@ def Rop(f, wrt, eval_points):
     single_f = isinstance(f, Variable)
     fs = [f] if single_f else list(f)
     wrts = [wrt] if isinstance(wrt, Variable) else list(wrt)
-    vs = [eval_points] if isinstance(eval_points, Variable) or not isinstance(
-        eval_points, (list, tuple)) else list(eval_points)
+    vs = (
+        [eval_points]
+        if isinstance(eval_points, Variable) or not isinstance(eval_points, (list, tuple))
+        else list(eval_points)
+    )
     vs = [as_tensor_variable(v) for v in vs]
     us = [o.type() for o in fs]
     lops = Lop(fs, wrts, us, disconnected_inputs="ignore")
@@ -282,4 +307,4 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     return result[0] if single else result
 
 
-from symcomp.gradient_check import GradientError, numeric_grad, verify_grad  # noqa: E402,F401
+from symcomp.gradient_check import GradientError, numeric_grad, verify_grad  # noqa: F401

@@ -102,9 +102,9 @@ def test_lop_and_rop():
 def test_jacobian_and_hessian():
     x = st.dvector("x")
     xv = np.array([1.0, 2.0, 3.0])
-    jac = sc.jacobian(x ** 2, x)
+    jac = sc.jacobian(x**2, x)
     np.testing.assert_allclose(jac.eval({x: xv}), np.diag(2 * xv))
-    hess = sc.hessian((x ** 3).sum(), x)
+    hess = sc.hessian((x**3).sum(), x)
     np.testing.assert_allclose(hess.eval({x: xv}), np.diag(6 * xv))
     xs = st.tensor("float64", (2,), name="xs")
     js = sc.jacobian(st.stack([xs[0] * xs[1], xs[0]]), xs)

@@ -4,5 +4,14 @@ from symcomp.compile.function import Function, FunctionMaker, UnusedInputError, 
 from symcomp.compile.io import In, Out
 from symcomp.compile.sharedvalue import SharedVariable, TensorSharedVariable, shared
 
-__all__ = ["Function", "FunctionMaker", "In", "Out", "SharedVariable",
-           "TensorSharedVariable", "UnusedInputError", "function", "shared"]
+__all__ = [
+    "Function",
+    "FunctionMaker",
+    "In",
+    "Out",
+    "SharedVariable",
+    "TensorSharedVariable",
+    "UnusedInputError",
+    "function",
+    "shared",
+]

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import weakref
 
-_memo: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def eval_variable(var, inputs_to_values=None, mode=None, **kwargs):
     """Evaluate ``var`` given values for its inputs (keys: variables or their names)."""
     from symcomp.compile.function import function
+    from symcomp.compile.sharedvalue import SharedVariable
     from symcomp.graph.basic import graph_inputs
     from symcomp.graph.variable import Constant
 
-    from symcomp.compile.sharedvalue import SharedVariable
-
     inputs_to_values = dict(inputs_to_values or {})
-    needed = [v for v in graph_inputs([var])
-              if not isinstance(v, (Constant, SharedVariable))]
+    needed = [v for v in graph_inputs([var]) if not isinstance(v, (Constant, SharedVariable))]
     by_name = {v.name: v for v in needed if v.name}
     pairs = []
     for key, value in inputs_to_values.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -37,10 +37,18 @@ class FunctionMaker:
         self.profile = profile
 
 
-def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mode=None,
-             name: str | None = None, on_unused_input: str = "raise",
-             allow_input_downcast: bool | None = None, profile: bool = False,
-             trust_input: bool = False) -> "Function":
+def function(
+    inputs: Sequence = (),
+    outputs=None,
+    updates=None,
+    givens=None,
+    mode=None,
+    name: str | None = None,
+    on_unused_input: str = "raise",
+    allow_input_downcast: bool | None = None,
+    profile: bool = False,
+    trust_input: bool = False,
+) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
     outputs: a Variable, a list, or a dict name -> Variable (the result is then a dict);
@@ -60,10 +68,12 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
     ins = [i if isinstance(i, In) else In(i) for i in _as_seq(inputs, "inputs")]
     for i in ins:
         if isinstance(i.variable, (Constant, SharedVariable)) or i.variable.owner is not None:
-            raise TypeError(f"function input {i.variable} is not an input variable: inputs "
-                            f"must be fresh symbolic variables (not constants, shared "
-                            f"variables or results of operations); use givens to replace "
-                            f"an intermediate value")
+            raise TypeError(
+                f"function input {i.variable} is not an input variable: inputs "
+                f"must be fresh symbolic variables (not constants, shared "
+                f"variables or results of operations); use givens to replace "
+                f"an intermediate value"
+            )
         if allow_input_downcast is not None and i.allow_downcast is None:
             i.allow_downcast = allow_input_downcast
     _check_distinct([i.variable for i in ins])
@@ -82,8 +92,15 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
     implicit = [In(v, name=v.name, borrow=True) for v in shared_vars]
     fgraph = FunctionGraph([i.variable for i in ins] + shared_vars, graph_outputs)
     maker = FunctionMaker(fgraph, ins + implicit, outs, len(upd), mode, profile)
-    fn = Function(maker, n_explicit=len(ins), updated=[v for v, _ in upd], name=name,
-                  out_keys=out_keys, single=single, trace=trace)
+    fn = Function(
+        maker,
+        n_explicit=len(ins),
+        updated=[v for v, _ in upd],
+        name=name,
+        out_keys=out_keys,
+        single=single,
+        trace=trace,
+    )
     fn.trust_input = trust_input
     return fn
 
@@ -129,8 +146,10 @@ def _normalize_updates(updates) -> list:
     for pair in pairs:
         var, new = pair
         if not isinstance(var, SharedVariable):
-            raise TypeError(f"updates must be (shared variable, new value) pairs; {var} is "
-                            f"not a shared variable")
+            raise TypeError(
+                f"updates must be (shared variable, new value) pairs; {var} is "
+                f"not a shared variable"
+            )
         if var in seen:
             raise ValueError(f"the shared variable {var} is updated twice")
         seen.add(var)
@@ -151,8 +170,10 @@ def _normalize_updates(updates) -> list:
 
 def _types_agree(t, u) -> bool:
     """Same dtype and ndim, and no static lengths that contradict each other."""
-    return t.dtype == u.dtype and t.ndim == u.ndim and all(
-        a is None or b is None or a == b for a, b in zip(t.shape, u.shape)
+    return (
+        t.dtype == u.dtype
+        and t.ndim == u.ndim
+        and all(a is None or b is None or a == b for a, b in zip(t.shape, u.shape))
     )
 
 
@@ -161,8 +182,10 @@ def _check_givens(pairs):
     for old, new in pairs:
         new = as_tensor_variable(new)
         if old.type.dtype != new.type.dtype or old.type.ndim != new.type.ndim:
-            raise TypeError(f"givens: {old} ({old.type}) cannot be replaced by {new} "
-                            f"({new.type}): dtypes and ndims must match")
+            raise TypeError(
+                f"givens: {old} ({old.type}) cannot be replaced by {new} "
+                f"({new.type}): dtypes and ndims must match"
+            )
         result[old] = new
     return result
 
@@ -172,8 +195,10 @@ def _check_unused(ins, used, policy):
     if not unused or policy == "ignore":
         return
     names = ", ".join(str(i.variable) for i in unused)
-    msg = (f"function() got inputs that no output or update uses: {names}; pass "
-           f"on_unused_input='ignore' (or 'warn') if that is intended")
+    msg = (
+        f"function() got inputs that no output or update uses: {names}; pass "
+        f"on_unused_input='ignore' (or 'warn') if that is intended"
+    )
     if policy == "raise":
         raise UnusedInputError(msg)
     warnings.warn(msg, stacklevel=3)
@@ -191,8 +216,7 @@ class Function:
     ``cache_entry`` (the generated code, None in py mode).
     """
 
-    def __init__(self, maker, n_explicit, updated, name, out_keys, single, trace,
-                 containers=None):
+    def __init__(self, maker, n_explicit, updated, name, out_keys, single, trace, containers=None):
         self.maker = maker
         self.name = name
         self.trace = trace
@@ -206,12 +230,12 @@ class Function:
         self.profile = ProfileStats(name) if maker.profile else None
         implicit = maker.inputs[n_explicit:]
         self.containers = containers or [i.variable.container for i in implicit]
-        self._update_containers = [self.containers[implicit.index(_find(implicit, v))]
-                                   for v in updated]
+        self._update_containers = [
+            self.containers[implicit.index(_find(implicit, v))] for v in updated
+        ]
         self.runner = PyRunner(maker.fgraph, self.profile)
         self._names = {i.name: k for k, i in enumerate(maker.inputs[:n_explicit]) if i.name}
-        self._defaults = [i.value if i.has_default else None
-                          for i in maker.inputs[:n_explicit]]
+        self._defaults = [i.value if i.has_default else None for i in maker.inputs[:n_explicit]]
         self._n_outputs = len(maker.outputs)
         self._copy_outputs = [not o.borrow for o in maker.outputs]
 
@@ -224,7 +248,7 @@ class Function:
         for k, copy in enumerate(self._copy_outputs):
             if copy:
                 outputs[k] = _fresh(outputs[k], values, outputs[:k])
-        for container, new in zip(self._update_containers, results[self._n_outputs:]):
+        for container, new in zip(self._update_containers, results[self._n_outputs :]):
             container.value = _fresh(new, values, outputs)
         if self.profile is not None:
             self.profile.calls += 1
@@ -244,8 +268,10 @@ class Function:
         for key, value in kwargs.items():
             k = self._names.get(key)
             if k is None:
-                raise TypeError(f"{self._label()} has no input named {key!r}; inputs: "
-                                f"{', '.join(map(str, self._names)) or '(none named)'}")
+                raise TypeError(
+                    f"{self._label()} has no input named {key!r}; inputs: "
+                    f"{', '.join(map(str, self._names)) or '(none named)'}"
+                )
             if given[k]:
                 raise TypeError(f"{self._label()} got input {key!r} twice")
             values[k], given[k] = value, True
@@ -263,8 +289,9 @@ class Function:
     def _filter(self, k, value):
         inp = self.maker.inputs[k]
         try:
-            return inp.variable.type.filter(value, strict=inp.strict,
-                                            allow_downcast=inp.allow_downcast)
+            return inp.variable.type.filter(
+                value, strict=inp.strict, allow_downcast=inp.allow_downcast
+            )
         except (TypeError, ValueError) as err:
             raise type(err)(
                 f"bad argument {k} ({inp.variable}) to {self._label()}: {err}"
@@ -277,7 +304,7 @@ class Function:
     def copy(self, share_memory: bool = True, swap: Mapping | None = None, name=None):
         """A copy of this function. share_memory=False gives it its own copies of the
         shared values; swap maps shared variables to others whose values it uses."""
-        implicit = [i.variable for i in self.maker.inputs[self.n_explicit:]]
+        implicit = [i.variable for i in self.maker.inputs[self.n_explicit :]]
         containers = []
         for var, c in zip(implicit, self.containers):
             if swap and var in swap:
@@ -288,8 +315,16 @@ class Function:
                 from symcomp.compile.sharedvalue import Container
 
                 containers.append(Container(np.array(c.value, copy=True)))
-        fn = Function(self.maker, self.n_explicit, self.updated, name or self.name,
-                      self.out_keys, self.single, self.trace, containers)
+        fn = Function(
+            self.maker,
+            self.n_explicit,
+            self.updated,
+            name or self.name,
+            self.out_keys,
+            self.single,
+            self.trace,
+            containers,
+        )
         fn.trust_input = self.trust_input
         return fn
 
@@ -306,7 +341,11 @@ def _find(ins, var):
 
 def _fresh(value, inputs, others):
     """``value`` unless it may alias an input, another output or a constant: then a copy."""
-    if value.base is None and value.flags.writeable and not any(value is v for v in inputs) \
-            and not any(value is o for o in others):
+    if (
+        value.base is None
+        and value.flags.writeable
+        and not any(value is v for v in inputs)
+        and not any(value is o for o in others)
+    ):
         return value
     return value.copy()

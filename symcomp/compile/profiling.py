@@ -26,8 +26,10 @@ class ProfileStats:
         return dict(totals)
 
     def summary(self, n: int = 15) -> str:
-        lines = [f"Function profile: {self.name or '<unnamed>'}",
-                 f"  calls: {self.calls}, total {self.call_time:.6f} s"]
+        lines = [
+            f"Function profile: {self.name or '<unnamed>'}",
+            f"  calls: {self.calls}, total {self.call_time:.6f} s",
+        ]
         if self.calls:
             lines.append(f"  per call: {self.call_time / self.calls * 1e6:.1f} us")
         lines.append("  time per op (s, % of node time):")

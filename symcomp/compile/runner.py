@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,11 +27,16 @@ class PyRunner:
         self.n_slots = len(slots)
         self.input_slots = [slots[v] for v in fgraph.inputs]
         self.output_slots = [slots[v] for v in fgraph.outputs]
-        self.constants = [(slots[c], c.data) for c in fgraph.constants
-                          if c not in set(fgraph.inputs)]
+        self.constants = [
+            (slots[c], c.data) for c in fgraph.constants if c not in set(fgraph.inputs)
+        ]
         self.thunks = [
-            (node, [slots[i] for i in node.inputs], [slots[o] for o in node.outputs],
-             [np.dtype(o.type.dtype) for o in node.outputs])
+            (
+                node,
+                [slots[i] for i in node.inputs],
+                [slots[o] for o in node.outputs],
+                [np.dtype(o.type.dtype) for o in node.outputs],
+            )
             for node in fgraph.apply_nodes
         ]
 
@@ -67,8 +72,10 @@ def node_error(node, args, err: Exception) -> Exception:
 
     text = str(err)
     suffix = "" if "The node was built at" in text else where(node.trace)
-    msg = (f"{text}\nApply node that caused the error: {node}\n"
-           f"Inputs:\n{node.describe_inputs(args)}{suffix}")
+    msg = (
+        f"{text}\nApply node that caused the error: {node}\n"
+        f"Inputs:\n{node.describe_inputs(args)}{suffix}"
+    )
     try:
         new = type(err)(msg)
     except Exception:  # exception types with unusual constructors

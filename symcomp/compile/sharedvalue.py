@@ -45,8 +45,9 @@ class SharedVariable(Variable):
     def clone(self, name=None):
         """A new shared variable of the same type, sharing this one's container."""
         cp = type(self).__new__(type(self))
-        Variable.__init__(cp, self.type, None, None, self.name if name is None else name,
-                          self.trace)
+        Variable.__init__(
+            cp, self.type, None, None, self.name if name is None else name, self.trace
+        )
         cp.container = self.container
         return cp
 
@@ -64,8 +65,14 @@ class TensorSharedVariable(_TensorOperators, SharedVariable):
     __slots__ = ()
 
 
-def shared(value, name: str | None = None, strict: bool = False,
-           allow_downcast: bool | None = None, borrow: bool = False, shape=None):
+def shared(
+    value,
+    name: str | None = None,
+    strict: bool = False,
+    allow_downcast: bool | None = None,
+    borrow: bool = False,
+    shape=None,
+):
     """A shared variable holding ``value`` (copied unless ``borrow=True``).
 
     Its static shape is unknown in every dim unless ``shape`` is given, so the value may
@@ -85,5 +92,4 @@ def shared(value, name: str | None = None, strict: bool = False,
         raise TypeError(f"shared() needs numeric data, got {type(value).__name__}")
     static = (None,) * arr.ndim if shape is None else tuple(shape)
     ttype = TensorType(arr.dtype, static)
-    return TensorSharedVariable(ttype, arr, name=name, strict=strict,
-                                allow_downcast=allow_downcast)
+    return TensorSharedVariable(ttype, arr, name=name, strict=strict, allow_downcast=allow_downcast)

@@ -12,7 +12,7 @@ from symcomp.graph.apply import Apply
 from symcomp.graph.op import Op
 from symcomp.tensor.type import TensorType
 
-_compiled: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,8 +45,12 @@ class MapIndex(Op):
         if fn is None:
             import symcomp
 
-            fn = symcomp.function(list(self.inner_inputs), list(self.inner_outputs),
-                                  mode="py", on_unused_input="ignore")
+            fn = symcomp.function(
+                list(self.inner_inputs),
+                list(self.inner_outputs),
+                mode="py",
+                on_unused_input="ignore",
+            )
             _compiled[self] = fn
         return fn
 
@@ -99,10 +103,15 @@ def map_jacobian(expression, wrts, consider_constant=None, disconnected_inputs="
     flat = expression.flatten()
     index = st.lscalar("i")
     rows = grad(flat[index], wrts, consider_constant, disconnected_inputs)
-    free = [v for v in graph_inputs(rows + [flat])
-            if v is not index and not isinstance(v, (Constant, SharedVariable))]
+    free = [
+        v
+        for v in graph_inputs(rows + [flat])
+        if v is not index and not isinstance(v, (Constant, SharedVariable))
+    ]
     op = MapIndex((index, *free), tuple(rows))
     stacked = op(flat.shape[0], *free)
     stacked = stacked if isinstance(stacked, list) else [stacked]
-    return [s.reshape(tuple(st.shape_tuple(expression)) + tuple(st.shape_tuple(w)))
-            for s, w in zip(stacked, wrts)]
+    return [
+        s.reshape(tuple(st.shape_tuple(expression)) + tuple(st.shape_tuple(w)))
+        for s, w in zip(stacked, wrts)
+    ]

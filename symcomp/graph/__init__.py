@@ -17,7 +17,21 @@ from symcomp.graph.type import Type
 from symcomp.graph.variable import Constant, Variable
 
 __all__ = [
-    "Apply", "Constant", "FunctionGraph", "MissingInputError", "OP_REGISTRY", "Op",
-    "SourceInfo", "Type", "Variable", "ancestors", "clone_inputs", "clone_replace",
-    "graph_inputs", "graph_replace", "to_networkx", "toposort", "user_source",
+    "OP_REGISTRY",
+    "Apply",
+    "Constant",
+    "FunctionGraph",
+    "MissingInputError",
+    "Op",
+    "SourceInfo",
+    "Type",
+    "Variable",
+    "ancestors",
+    "clone_inputs",
+    "clone_replace",
+    "graph_inputs",
+    "graph_replace",
+    "to_networkx",
+    "toposort",
+    "user_source",
 ]

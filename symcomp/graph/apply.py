@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import weakref
-from typing import Sequence
+from collections.abc import Sequence
 
 from symcomp.graph.sourceinfo import user_source
 
 # Hash-consing table: building the same (op, inputs) twice returns the same node.
-_node_cache: "weakref.WeakValueDictionary[tuple, Apply]" = weakref.WeakValueDictionary()
+_node_cache: weakref.WeakValueDictionary[tuple, Apply] = weakref.WeakValueDictionary()
 
 
 class Apply:
@@ -18,7 +18,7 @@ class Apply:
     node when the same op was already applied to the same inputs.
     """
 
-    __slots__ = ("op", "inputs", "outputs", "trace", "__weakref__")
+    __slots__ = ("__weakref__", "inputs", "op", "outputs", "trace")
 
     def __init__(self, op, inputs: Sequence, output_types: Sequence, trace=None):
         self.op = op
@@ -29,7 +29,7 @@ class Apply:
         )
 
     @classmethod
-    def make(cls, op, inputs: Sequence, output_types: Sequence) -> "Apply":
+    def make(cls, op, inputs: Sequence, output_types: Sequence) -> Apply:
         # Keyed by input ids, so the table holds no strong reference to a graph (a dropped
         # graph is freed in one collection); a hit is confirmed by identity.
         key = (op, tuple(map(id, inputs)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from symcomp.graph.apply import Apply
 from symcomp.graph.variable import Constant, Variable

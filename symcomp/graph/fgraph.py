@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Sequence
 
 from symcomp.graph.basic import graph_inputs, toposort
 from symcomp.graph.variable import Constant, Variable

@@ -7,7 +7,7 @@ import networkx as nx
 from symcomp.graph.basic import ancestors
 
 
-def to_networkx(outputs) -> "nx.DiGraph":
+def to_networkx(outputs) -> nx.DiGraph:
     """A DiGraph with a node per Variable and per Apply; edges follow data flow.
 
     Node attributes: ``kind`` ("variable" or "apply"), ``label``, and ``obj`` (the object).

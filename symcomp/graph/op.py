@@ -7,8 +7,9 @@ its NumPy reference (``perform``), its shape rule (``infer_shape``), its gradien
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 # Every concrete Op class defined in symcomp; the op-table tests require a row for each.
 OP_REGISTRY: list[type] = []

@@ -18,7 +18,7 @@ class Variable:
     ``name``, which is a label for printing only.
     """
 
-    __slots__ = ("type", "owner", "index", "name", "trace", "auto_name", "__weakref__")
+    __slots__ = ("__weakref__", "auto_name", "index", "name", "owner", "trace", "type")
 
     def __init__(self, type, owner=None, index=None, name: str | None = None, trace=None):
         self.type = type
@@ -41,7 +41,7 @@ class Variable:
             return f"{op}.{self.index}"
         return f"<{self.type}>"
 
-    def clone(self, name: str | None = None) -> "Variable":
+    def clone(self, name: str | None = None) -> Variable:
         """A new input variable of the same type (no owner)."""
         return type(self)(self.type, None, None, self.name if name is None else name, self.trace)
 
@@ -79,7 +79,7 @@ class Constant(Variable):
             text = f"{type(data).__name__}{{shape={getattr(data, 'shape', '')}}}"
         return text
 
-    def clone(self, name: str | None = None) -> "Constant":
+    def clone(self, name: str | None = None) -> Constant:
         return self
 
     def signature(self) -> tuple:
@@ -88,7 +88,7 @@ class Constant(Variable):
         return (self.type, self.weak, data.shape, data.tobytes())
 
 
-_constant_cache: "weakref.WeakValueDictionary[tuple, Constant]" = weakref.WeakValueDictionary()
+_constant_cache: weakref.WeakValueDictionary[tuple, Constant] = weakref.WeakValueDictionary()
 CONSTANT_MERGE_MAX_SIZE = 10_000
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from symcomp.scalar.base import EmitContext, ScalarOp
+from symcomp.scalar.emit import arg, kind, lam, unsigned_ctype
 from symcomp.tensor.dtypes import is_discrete
 
 
@@ -31,7 +32,7 @@ class Add(ScalarOp):
     def c_expr(self, ctx: EmitContext, x: str, y: str) -> str:
         if ctx.out_dtype == "bool":
             return f"({x} || {y})"
-        return f"({x} + {y})"
+        return _wrapping(ctx, "+", x, y)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Sub(ScalarOp):
         return [cotangents[0], -cotangents[0]]
 
     def c_expr(self, ctx, x, y):
-        return f"({x} - {y})"
+        return _wrapping(ctx, "-", x, y)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Mul(ScalarOp):
     def c_expr(self, ctx, x, y):
         if ctx.out_dtype == "bool":
             return f"({x} && {y})"
-        return f"({x} * {y})"
+        return _wrapping(ctx, "*", x, y)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,7 @@ class TrueDiv(ScalarOp):
         return [g / y, -g * outputs[0] / y]
 
     def c_expr(self, ctx, x, y):
-        t = ctx.ctype()
-        return f"(({t}){x} / ({t}){y})"
+        return f"({arg(ctx, 0, x)} / {arg(ctx, 1, y)})"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,14 @@ class Neg(ScalarOp):
         return [-cotangents[0]]
 
     def c_expr(self, ctx, x):
-        return f"(-{x})"
+        if kind(ctx.out_dtype) in "iu":
+            return lam(
+                ctx,
+                f"return (T)({unsigned_ctype(ctx.out_dtype)}(0) - "
+                f"({unsigned_ctype(ctx.out_dtype)})a);",
+                (x,),
+            )
+        return f"(-{arg(ctx, 0, x)})"
 
 
 @dataclass(frozen=True)
@@ -162,8 +169,7 @@ class Switch(ScalarOp):
         return [None, st.switch(cond, g, zero), st.switch(cond, zero, g)]
 
     def c_expr(self, ctx, c, x, y):
-        t = ctx.ctype()
-        return f"({c} ? ({t}){x} : ({t}){y})"
+        return f"({c} ? {arg(ctx, 1, x)} : {arg(ctx, 2, y)})"
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,9 @@ class _Compare(ScalarOp):
         return "bool"
 
     def c_expr(self, ctx, x, y):
-        return f"({x} {self.symbol} {y})"
+        # Compare in NumPy's common type (uint32 vs int32 compares as int64, not unsigned).
+        common = np.result_type(*(np.dtype(d) for d in ctx.in_dtypes)).name
+        return f"({arg(ctx, 0, x, common)} {self.symbol} {arg(ctx, 1, y, common)})"
 
 
 @dataclass(frozen=True)
@@ -228,12 +236,45 @@ class NEQ(_Compare):
     symbol = "!="
 
 
+def _wrapping(ctx: EmitContext, op: str, x: str, y: str) -> str:
+    """x op y in the output type; integer overflow wraps as NumPy's does (computed in the
+    unsigned type, since signed overflow is undefined in C++)."""
+    if kind(ctx.out_dtype) in "iu":
+        u = unsigned_ctype(ctx.out_dtype)
+        return lam(ctx, f"return (T)(({u})a {op} ({u})b);", (x, y))
+    return f"({arg(ctx, 0, x)} {op} {arg(ctx, 1, y)})"
+
+
 add, sub, mul, true_div, neg, identity = Add(), Sub(), Mul(), TrueDiv(), Neg(), Identity()
 switch = Switch()
 lt, le, gt, ge, eq, neq = LT(), LE(), GT(), GE(), EQ(), NEQ()
 
 __all__ = [
-    "Add", "Sub", "Mul", "TrueDiv", "Neg", "Identity", "Cast", "Switch", "LT", "LE", "GT",
-    "GE", "EQ", "NEQ", "add", "sub", "mul", "true_div", "neg", "identity", "switch", "lt",
-    "le", "gt", "ge", "eq", "neq",
+    "EQ",
+    "GE",
+    "GT",
+    "LE",
+    "LT",
+    "NEQ",
+    "Add",
+    "Cast",
+    "Identity",
+    "Mul",
+    "Neg",
+    "Sub",
+    "Switch",
+    "TrueDiv",
+    "add",
+    "eq",
+    "ge",
+    "gt",
+    "identity",
+    "le",
+    "lt",
+    "mul",
+    "neg",
+    "neq",
+    "sub",
+    "switch",
+    "true_div",
 ]

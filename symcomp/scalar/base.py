@@ -7,9 +7,10 @@ CPU loop nest or a CUDA grid-stride loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -35,9 +36,16 @@ class EmitContext:
 
 
 C_TYPES = {
-    "bool": "bool", "int8": "std::int8_t", "int16": "std::int16_t", "int32": "std::int32_t",
-    "int64": "std::int64_t", "uint8": "std::uint8_t", "uint16": "std::uint16_t",
-    "uint32": "std::uint32_t", "uint64": "std::uint64_t", "float32": "float",
+    "bool": "bool",
+    "int8": "std::int8_t",
+    "int16": "std::int16_t",
+    "int32": "std::int32_t",
+    "int64": "std::int64_t",
+    "uint8": "std::uint8_t",
+    "uint16": "std::uint16_t",
+    "uint32": "std::uint32_t",
+    "uint64": "std::uint64_t",
+    "float32": "float",
     "float64": "double",
 }
 
@@ -84,8 +92,9 @@ class ScalarOp:
     def impl(self, *inputs: np.ndarray, out_dtype: str) -> np.ndarray:
         """Compute with NumPy; float-output ops compute in the output dtype."""
         if self.float_output and np.dtype(out_dtype).kind == "f":
-            inputs = [i.astype(out_dtype, copy=False) if i.dtype.kind in "biu" else i
-                      for i in inputs]
+            inputs = [
+                i.astype(out_dtype, copy=False) if i.dtype.kind in "biu" else i for i in inputs
+            ]
         with np.errstate(all="ignore"):
             result = type(self).reference(*inputs)
         return np.asarray(result, dtype=out_dtype)

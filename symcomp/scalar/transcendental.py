@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from symcomp.scalar.base import ScalarOp
-from symcomp.scalar.math import arg, lam
+from symcomp.scalar.emit import arg, lam
 from symcomp.tensor.dtypes import float_of, upcast
 
 try:  # scipy is optional: the fallbacks below give the same values

@@ -22,15 +22,19 @@ class Alloc(Op):
         value = as_tensor_variable(value)
         shape = as_shape_scalars(shape)
         if len(shape) < value.ndim:
-            raise ValueError(f"Alloc: value {value} has {value.ndim} dims but the shape has "
-                             f"only {len(shape)} entries")
+            raise ValueError(
+                f"Alloc: value {value} has {value.ndim} dims but the shape has "
+                f"only {len(shape)} entries"
+            )
         static = [static_value(s) for s in shape]
         lead = len(shape) - value.ndim
         for d, n in enumerate(value.type.shape):
             target = static[lead + d]
             if n is not None and n != 1 and target is not None and n != target:
-                raise ValueError(f"Alloc: cannot broadcast value of static shape "
-                                 f"{value.type.shape} to {tuple(static)}")
+                raise ValueError(
+                    f"Alloc: cannot broadcast value of static shape "
+                    f"{value.type.shape} to {tuple(static)}"
+                )
             if target is None and n is not None and n != 1:
                 static[lead + d] = n
         return Apply.make(self, [value, *shape], [TensorType(value.dtype, static)])

@@ -18,7 +18,9 @@ def constant(value, dtype=None, name: str | None = None) -> TensorConstant:
             dtype = result_dtype((), (kind,))
         elif isinstance(value, (list, tuple)):
             dtype = _python_sequence_dtype(value)
-    return tensor_constant(value, dtype=None if dtype is None else normalize_dtype(dtype), name=name)
+    return tensor_constant(
+        value, dtype=None if dtype is None else normalize_dtype(dtype), name=name
+    )
 
 
 def _python_sequence_dtype(value):
@@ -89,10 +91,26 @@ tensor3 = _maker(3)
 tensor4 = _maker(4)
 tensor5 = _maker(5)
 
-_PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32",
-             "d": "float64", "c": "complex64", "z": "complex128"}
-_KINDS = {"scalar": scalar, "vector": vector, "matrix": matrix, "row": row, "col": col,
-          "tensor3": tensor3, "tensor4": tensor4, "tensor5": tensor5}
+_PREFIXES = {
+    "b": "int8",
+    "w": "int16",
+    "i": "int32",
+    "l": "int64",
+    "f": "float32",
+    "d": "float64",
+    "c": "complex64",
+    "z": "complex128",
+}
+_KINDS = {
+    "scalar": scalar,
+    "vector": vector,
+    "matrix": matrix,
+    "row": row,
+    "col": col,
+    "tensor3": tensor3,
+    "tensor4": tensor4,
+    "tensor5": tensor5,
+}
 
 
 def _typed(base, dtype):

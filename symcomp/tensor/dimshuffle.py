@@ -30,8 +30,10 @@ class DimShuffle(Op):
         if len(set(dims)) != len(dims) or any(
             not isinstance(d, int) or not 0 <= d < self.input_ndim for d in dims
         ):
-            raise ValueError(f"invalid dimshuffle pattern {self.new_order} for "
-                             f"{self.input_ndim} dims{where(user_source())}")
+            raise ValueError(
+                f"invalid dimshuffle pattern {self.new_order} for "
+                f"{self.input_ndim} dims{where(user_source())}"
+            )
 
     @property
     def dropped(self) -> tuple:
@@ -50,8 +52,10 @@ class DimShuffle(Op):
             raise TypeError(f"{self} expects {self.input_ndim} dims, got {x} with {x.ndim}")
         for d in self.dropped:
             if x.type.shape[d] not in (None, 1):
-                raise ValueError(f"{self}: cannot drop dim {d} of {x} (static length "
-                                 f"{x.type.shape[d]}, not 1){where(user_source())}")
+                raise ValueError(
+                    f"{self}: cannot drop dim {d} of {x} (static length "
+                    f"{x.type.shape[d]}, not 1){where(user_source())}"
+                )
         shape = tuple(1 if d == "x" else x.type.shape[d] for d in self.new_order)
         return Apply.make(self, [x], [TensorType(x.dtype, shape)])
 
@@ -59,8 +63,9 @@ class DimShuffle(Op):
         (x,) = inputs
         for d in self.dropped:
             if x.shape[d] != 1:
-                raise ValueError(f"cannot drop dim {d} of an array of shape {x.shape}: "
-                                 f"its length is not 1")
+                raise ValueError(
+                    f"cannot drop dim {d} of an array of shape {x.shape}: its length is not 1"
+                )
         kept = [d for d in self.new_order if d != "x"]
         y = np.transpose(x, kept + list(self.dropped)) if x.ndim else x
         shape = tuple(1 if d == "x" else x.shape[d] for d in self.new_order)
@@ -76,8 +81,9 @@ class DimShuffle(Op):
         if g is None:
             return [None]
         # Drop the added "x" dims, re-add the dropped ones, undo the transpose.
-        order = [self.new_order.index(d) if d in self.new_order else "x"
-                 for d in range(self.input_ndim)]
+        order = [
+            self.new_order.index(d) if d in self.new_order else "x" for d in range(self.input_ndim)
+        ]
         return [dimshuffle(g, tuple(order))]
 
     def pushforward(self, inputs, outputs, tangents):

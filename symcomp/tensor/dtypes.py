@@ -10,7 +10,7 @@ _WEAK_PROBE = {"bool": False, "int": 0, "float": 0.0, "complex": 0j}
 
 
 def weak_kind(value) -> str | None:
-    """"int"/"float"/"complex"/"bool" for a Python scalar, else None."""
+    """ "int"/"float"/"complex"/"bool" for a Python scalar, else None."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):

@@ -49,7 +49,8 @@ class Elemwise(Op):
             return [None] * len(inputs)
         grads = self.scalar_op.pullback(inputs, outputs, cotangents)
         return [
-            None if g is None or is_discrete(x.dtype)
+            None
+            if g is None or is_discrete(x.dtype)
             else sum_to(g, x, [o for o in inputs if o is not x])
             for g, x in zip(grads, inputs)
         ]
@@ -62,8 +63,9 @@ def _resolve_weak(inputs):
         return inputs
     strong = tuple(i.dtype for i in inputs if not getattr(i, "weak", False))
     kinds = tuple(np.asarray(w.data).dtype.kind for w in weak)
-    kinds = tuple({"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}[k]
-                  for k in kinds)
+    kinds = tuple(
+        {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}[k] for k in kinds
+    )
     target = result_dtype(strong, kinds)
     out = []
     for i in inputs:
@@ -72,8 +74,10 @@ def _resolve_weak(inputs):
             try:
                 i = tensor_constant(np.asarray(value, dtype=target), dtype=target)
             except OverflowError as err:
-                raise OverflowError(f"Python integer {value} does not fit in {target}, the "
-                                    f"dtype of the other operand{where(user_source())}") from err
+                raise OverflowError(
+                    f"Python integer {value} does not fit in {target}, the "
+                    f"dtype of the other operand{where(user_source())}"
+                ) from err
         out.append(i)
     return out
 
@@ -146,9 +150,7 @@ def sum_to(g, x, others=None):
 
     if g.dtype != x.dtype:
         g = cast(g, x.dtype)
-    if g.ndim == x.ndim and (
-        not _may_broadcast(x, g.type.shape if others is None else others)
-    ):
+    if g.ndim == x.ndim and (not _may_broadcast(x, g.type.shape if others is None else others)):
         return g
     return _sum_to_shape(g, x)
 

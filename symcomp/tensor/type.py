@@ -9,8 +9,22 @@ import numpy as np
 
 from symcomp.graph.type import Type
 
-DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128")
+DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
 FLOAT_DTYPES = ("float16", "float32", "float64")
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 DISCRETE_DTYPES = ("bool",) + INT_DTYPES
@@ -64,9 +78,10 @@ class TensorType(Type):
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(self.dtype)
 
-    def clone(self, dtype=None, shape=None) -> "TensorType":
-        return TensorType(self.dtype if dtype is None else dtype,
-                          self.shape if shape is None else shape)
+    def clone(self, dtype=None, shape=None) -> TensorType:
+        return TensorType(
+            self.dtype if dtype is None else dtype, self.shape if shape is None else shape
+        )
 
     def __str__(self) -> str:
         dims = ", ".join("?" if s is None else str(s) for s in self.shape)
@@ -76,7 +91,7 @@ class TensorType(Type):
     def __repr__(self) -> str:
         return str(self)
 
-    def is_compatible(self, other: "TensorType") -> bool:
+    def is_compatible(self, other: TensorType) -> bool:
         """Same dtype and ndim, and no static length that contradicts the other's."""
         if not isinstance(other, TensorType) or other.dtype != self.dtype:
             return False
@@ -95,22 +110,32 @@ class TensorType(Type):
         if isinstance(value, np.ndarray) and value.dtype == target:
             arr = value
         elif strict:
-            raise TypeError(f"expected an ndarray of dtype {self.dtype}, got "
-                            f"{_describe(value)} (strict)")
+            raise TypeError(
+                f"expected an ndarray of dtype {self.dtype}, got {_describe(value)} (strict)"
+            )
         else:
             arr = _convert(value, target, allow_downcast)
         if arr.ndim != self.ndim:
-            raise TypeError(f"expected {self.ndim} dimensions, got an array of shape "
-                            f"{arr.shape} ({arr.ndim} dimensions)")
+            raise TypeError(
+                f"expected {self.ndim} dimensions, got an array of shape "
+                f"{arr.shape} ({arr.ndim} dimensions)"
+            )
         for i, (want, got) in enumerate(zip(self.shape, arr.shape)):
             if want is not None and want != got:
-                raise ValueError(f"expected static shape {_shape_str(self.shape)}, got "
-                                 f"{arr.shape} (dimension {i})")
+                raise ValueError(
+                    f"expected static shape {_shape_str(self.shape)}, got "
+                    f"{arr.shape} (dimension {i})"
+                )
         return arr
 
 
 def _shape_str(shape) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("?" if s is None else str(s) for s in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _describe(value) -> str:

@@ -39,7 +39,9 @@ def test_argument_checks_name_the_input():
     assert g([1.5, 2.5]).dtype == np.float32  # Python floats may be downcast
     with pytest.raises(TypeError, match="without loss"):
         g(np.ones(2))  # a float64 array is not silently downcast
-    assert sc.function([fx], fx, mode="py", allow_input_downcast=True)(np.ones(2)).dtype == np.float32
+    assert (
+        sc.function([fx], fx, mode="py", allow_input_downcast=True)(np.ones(2)).dtype == np.float32
+    )
     iv = st.ivector("iv")
     h = sc.function([iv], iv + 1, mode="py")
     assert h([1, 2]).dtype == np.int32

@@ -7,8 +7,14 @@ import pytest
 
 import symcomp.tensor as st
 from symcomp.graph import (
-    FunctionGraph, MissingInputError, ancestors, clone_inputs, graph_inputs, graph_replace,
-    to_networkx, toposort,
+    FunctionGraph,
+    MissingInputError,
+    ancestors,
+    clone_inputs,
+    graph_inputs,
+    graph_replace,
+    to_networkx,
+    toposort,
 )
 
 

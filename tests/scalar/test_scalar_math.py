@@ -314,14 +314,7 @@ def _kernels(group):
     scope="module",
     params=[
         "math",
-        pytest.param(
-            "arith",
-            marks=pytest.mark.xfail(
-                reason="scalar/arith.py: mixed-dtype add/sub/mul/compare compute in C's promoted "
-                "type, not NumPy's result type",
-                strict=False,
-            ),
-        ),
+        "arith",
     ],
 )
 def compiled(request, tmp_path_factory):

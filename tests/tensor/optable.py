@@ -10,8 +10,8 @@ scalar op (SCALAR_OP_REGISTRY) must appear in some row's graph, or the suite fai
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 

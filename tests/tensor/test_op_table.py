@@ -47,13 +47,16 @@ def _params():
         for d in case.dtypes:
             for k, shapes in enumerate(case.shapes):
                 did = "-".join(d) if isinstance(d, (tuple, list)) else d
-                yield pytest.param(case, d, shapes, id=f"{case.name}-{did}-s{k}",
-                                   marks=list(case.marks))
+                yield pytest.param(
+                    case, d, shapes, id=f"{case.name}-{did}-s{k}", marks=list(case.marks)
+                )
 
 
 def _symbolic_inputs(case, arrays):
-    return [st.tensor(a.dtype, a.shape if case.static_shape else (None,) * a.ndim,
-                      name=f"in{k}") for k, a in enumerate(arrays)]
+    return [
+        st.tensor(a.dtype, a.shape if case.static_shape else (None,) * a.ndim, name=f"in{k}")
+        for k, a in enumerate(arrays)
+    ]
 
 
 def _as_list(x):
@@ -84,8 +87,9 @@ def _check_close(case, got, expected, label):
         tight = expected.dtype == np.float64
         rtol = case.rtol if case.rtol is not None else (1e-7 if tight else 1e-5)
         atol = case.atol if case.atol is not None else (1e-12 if tight else 1e-6)
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True,
-                                   err_msg=label)
+        np.testing.assert_allclose(
+            got, expected, rtol=rtol, atol=atol, equal_nan=True, err_msg=label
+        )
     else:
         np.testing.assert_array_equal(got, expected, err_msg=label)
 
@@ -127,8 +131,12 @@ def _check_infer_shape(fn, arrays):
             actual.extend(st.shape_i(out, d) for d in range(out.ndim))
     if not symbolic:
         return
-    check = sc.function(explicit, symbolic + [st.as_tensor_variable(a) for a in actual],
-                        mode="py", on_unused_input="ignore")
+    check = sc.function(
+        explicit,
+        symbolic + [st.as_tensor_variable(a) for a in actual],
+        mode="py",
+        on_unused_input="ignore",
+    )
     values = check(*arrays)
     n = len(symbolic)
     inferred, real = values[:n], values[n:]
@@ -146,11 +154,16 @@ def _grad_params():
 
 @pytest.mark.parametrize("case,shapes", list(_grad_params()))
 def test_grad(case: Case, shapes):
-    dtypes = tuple("float64" if np.dtype(d).kind == "f" else d
-                   for d in _dtype_tuple(case, case.dtypes[0], len(shapes)))
+    dtypes = tuple(
+        "float64" if np.dtype(d).kind == "f" else d
+        for d in _dtype_tuple(case, case.dtypes[0], len(shapes))
+    )
     arrays = gen_inputs(case, _rng(case.name, "grad", shapes), dtypes, shapes)
-    free = case.grad_inputs if case.grad_inputs is not None else [
-        k for k, a in enumerate(arrays) if a.dtype.kind == "f"]
+    free = (
+        case.grad_inputs
+        if case.grad_inputs is not None
+        else [k for k, a in enumerate(arrays) if a.dtype.kind == "f"]
+    )
     fixed = {k: st.constant(a) for k, a in enumerate(arrays) if k not in free}
 
     def fn(*vars_):
@@ -192,6 +205,8 @@ def test_every_op_has_a_row():
         if case.grad and floats:
             cost = sum((o.sum() for o in outs if o.dtype.startswith("float")), start=0.0)
             covered |= _ops_in(sc.grad(cost, floats, disconnected_inputs="ignore"))
-    registered = {c for c in OP_REGISTRY + SCALAR_OP_REGISTRY if c.__module__.startswith("symcomp.")}
+    registered = {
+        c for c in OP_REGISTRY + SCALAR_OP_REGISTRY if c.__module__.startswith("symcomp.")
+    }
     missing = sorted(c.__qualname__ for c in registered - covered)
     assert not missing, f"ops with no row in tests/tensor/optable_*.py: {missing}"
