@@ -43,6 +43,8 @@ __all__ = [
     "change_flags",
     "config",
     "load_settings",
+    "parse_duration",
+    "parse_size",
     "rc_path",
 ]
 
@@ -129,6 +131,37 @@ def _nonnegative_int(value: Any) -> int:
     raise ValueError(value)
 
 
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2,
+               "G": 1024**3, "GB": 1024**3, "T": 1024**4, "TB": 1024**4}  # fmt: skip
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from an int or a string like ``"2GB"``, ``"500M"``, ``"1024"`` (units are powers
+    of 1024). Raises ``ValueError`` on anything else."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int) and value >= 0:
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([A-Za-z]*)\s*", str(value))
+    if not match or match.group(2).upper() not in _SIZE_UNITS:
+        raise ValueError(value)
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string like ``"30d"``, ``"12h"``, ``"90m"``, ``"45s"``.
+    Raises ``ValueError`` on anything else."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)) and value >= 0:
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smhdw]?)\s*", str(value))
+    if not match:
+        raise ValueError(value)
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 _FLAG_LIST = [
     Flag("floatX", "float64", "dtype of Python floats and of float constructors without a dtype",
          "float32, float64", _choice("float32", "float64")),
@@ -164,6 +197,14 @@ _FLAG_LIST = [
          "true, false, 1, 0, yes, no", _bool),
     Flag("exception_verbosity", "low", "how much graph detail runtime errors show",
          "low, high", _choice("low", "high")),
+    Flag("compile_timeout", 600.0, "seconds one C++ compile may take before it is killed",
+         "a duration such as 600, 90s, 10m", parse_duration),
+    Flag("cache_max_size", 2 * 1024**3, "compile cache size above which old entries are evicted",
+         "a size such as 2GB, 500MB, 0 (no bound)", parse_size),
+    Flag("cache_max_age", 30 * 86400.0, "evict cache entries unused for this long",
+         "a duration such as 30d, 12h, 0 (no bound)", parse_duration),
+    Flag("compile_delay", 0.0, "test only: seconds to sleep before each compile, lock held",
+         "a duration such as 0, 5s", parse_duration),
 ]  # fmt: skip
 
 FLAGS: dict[str, Flag] = {flag.name: flag for flag in _FLAG_LIST}

@@ -12,3 +12,10 @@ os.environ["SYMCOMP_CACHE_DIR"] = _CACHE_DIR
 
 def pytest_unconfigure(config):
     shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
+
+def pytest_configure(config):
+    # Every pass of every compiled function is followed by a graph-invariant check in tests.
+    import symcomp.optimize.pipeline as pipeline
+
+    pipeline.CHECK_AFTER_EACH_PASS = True

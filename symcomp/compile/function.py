@@ -11,6 +11,8 @@ import numpy as np
 from symcomp.compile.io import In, Out
 from symcomp.compile.profiling import ProfileStats
 from symcomp.compile.runner import PyRunner
+from symcomp.optimize.mode import Mode
+from symcomp.optimize.pipeline import rewrite
 from symcomp.compile.sharedvalue import SharedVariable
 from symcomp.graph.basic import ancestors, clone_replace
 from symcomp.graph.fgraph import FunctionGraph
@@ -59,7 +61,8 @@ def function(
     """
     from symcomp.config import config
 
-    mode = mode or config.mode
+    resolved = Mode.resolve(mode)
+    mode = resolved.linker
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if on_unused_input not in ("raise", "warn", "ignore"):
@@ -90,8 +93,15 @@ def function(
         if var not in shared_vars:
             shared_vars.append(var)
     implicit = [In(v, name=v.name, borrow=True) for v in shared_vars]
-    fgraph = FunctionGraph([i.variable for i in ins] + shared_vars, graph_outputs)
+    graph_inputs = [i.variable for i in ins] + shared_vars
+    FunctionGraph(graph_inputs, graph_outputs)  # reports missing inputs before rewriting
+    graph_outputs, report = rewrite(
+        graph_inputs, graph_outputs, resolved.optimizer, resolved.included, resolved.excluded,
+        on_error=config.on_opt_error,
+    )
+    fgraph = FunctionGraph(graph_inputs, graph_outputs)
     maker = FunctionMaker(fgraph, ins + implicit, outs, len(upd), mode, profile)
+    maker.rewrite_report = report
     fn = Function(
         maker,
         n_explicit=len(ins),
@@ -228,6 +238,9 @@ class Function:
         self.source = None
         self.cache_entry = None
         self.profile = ProfileStats(name) if maker.profile else None
+        self.rewrite_report = getattr(maker, "rewrite_report", None)
+        if self.profile is not None:
+            self.profile.rewrite_report = self.rewrite_report
         implicit = maker.inputs[n_explicit:]
         self.containers = containers or [i.variable.container for i in implicit]
         self._update_containers = [

@@ -14,6 +14,7 @@ class ProfileStats:
         self.call_time = 0.0
         self.node_time: dict = defaultdict(float)
         self.node_calls: dict = defaultdict(int)
+        self.rewrite_report = None
 
     def record(self, node, seconds: float) -> None:
         self.node_time[node] += seconds
@@ -37,6 +38,8 @@ class ProfileStats:
         total = sum(t for _, t in ops) or 1.0
         for name, t in ops[:n]:
             lines.append(f"    {t:10.6f}  {100 * t / total:5.1f}%  {name}")
+        if self.rewrite_report is not None:
+            lines.append(self.rewrite_report.summary())
         return "\n".join(lines)
 
     def __str__(self) -> str:

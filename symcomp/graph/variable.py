@@ -92,10 +92,10 @@ _constant_cache: weakref.WeakValueDictionary[tuple, Constant] = weakref.WeakValu
 CONSTANT_MERGE_MAX_SIZE = 10_000
 
 
-def intern_constant(const: Constant) -> Constant:
+def intern_constant(const: Constant, max_size: int = CONSTANT_MERGE_MAX_SIZE) -> Constant:
     """Return the canonical constant equal to ``const`` (so equal constants are one node)."""
     data = const.data
-    if getattr(data, "size", 0) > CONSTANT_MERGE_MAX_SIZE:
+    if getattr(data, "size", 0) > max_size:
         return const
     key = const.signature()
     found = _constant_cache.get(key)

@@ -28,7 +28,7 @@ class Elemwise(Op):
         return f"Elemwise{{{self.scalar_op}}}"
 
     def make_node(self, *inputs) -> Apply:
-        nin = type(self.scalar_op).nin
+        nin = self.scalar_op.nin
         if len(inputs) != nin:
             raise TypeError(f"{self} takes {nin} inputs, got {len(inputs)}")
         inputs = _resolve_weak([as_tensor_variable(i) for i in inputs])
