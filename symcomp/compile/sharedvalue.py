@@ -63,6 +63,7 @@ class TensorSharedVariable(_TensorOperators, SharedVariable):
     """A shared tensor."""
 
     __slots__ = ()
+    weak = False
 
 
 def shared(

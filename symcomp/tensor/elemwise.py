@@ -58,7 +58,7 @@ class Elemwise(Op):
 
 def _resolve_weak(inputs):
     """Give weak Python-scalar constants the dtype NumPy 2 would combine them in."""
-    weak = [i for i in inputs if getattr(i, "weak", False)]
+    weak = [i for i in inputs if i.weak]
     if not weak:
         return inputs
     strong = tuple(i.dtype for i in inputs if not getattr(i, "weak", False))
@@ -84,6 +84,9 @@ def _resolve_weak(inputs):
 
 def broadcast_static_shapes(op, shapes) -> tuple:
     """NumPy broadcasting of static shapes; a static mismatch is a ValueError."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return tuple(first)  # the common case: nothing to broadcast
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     out = []

@@ -47,6 +47,9 @@ def normalize_dtype(dtype) -> str:
     return name
 
 
+_TYPE_CACHE: dict = {}
+
+
 @dataclass(frozen=True, init=False)
 class TensorType(Type):
     """Arrays of ``dtype`` with ``len(shape)`` dims; ``shape[i]`` is an int when that
@@ -55,7 +58,22 @@ class TensorType(Type):
     dtype: str
     shape: tuple
 
+    def __new__(cls, dtype=None, shape=None, broadcastable=None):
+        # Types are immutable values: reuse the instance for a (dtype, shape) seen before.
+        # Graph building makes one type per node, so this is on the hot path.
+        if broadcastable is None and dtype is not None:
+            try:
+                found = _TYPE_CACHE.get((cls, dtype, shape))
+            except TypeError:  # an unhashable shape (a list): normalized in __init__
+                found = None
+            if found is not None:
+                return found
+        return object.__new__(cls)
+
     def __init__(self, dtype, shape=None, broadcastable=None):
+        if "dtype" in self.__dict__:
+            return  # a cached instance, already initialized
+        key = (type(self), dtype, shape) if broadcastable is None else None
         if shape is None:
             if broadcastable is None:
                 raise TypeError("TensorType needs shape (or broadcastable)")
@@ -65,6 +83,14 @@ class TensorType(Type):
             raise ValueError(f"negative static length in shape {shape}")
         object.__setattr__(self, "dtype", normalize_dtype(dtype))
         object.__setattr__(self, "shape", shape)
+        if key is not None:
+            try:
+                _TYPE_CACHE[key] = self
+            except TypeError:
+                pass
+
+    def __getnewargs__(self):
+        return (self.dtype, self.shape)
 
     @property
     def ndim(self) -> int:

@@ -261,6 +261,7 @@ class TensorVariable(_TensorOperators, Variable):
     """A symbolic tensor (see TensorType)."""
 
     __slots__ = ()
+    weak = False  # only constants made from Python scalars are weakly typed
 
 
 class TensorConstant(_TensorOperators, Constant):
@@ -278,12 +279,18 @@ TensorType.constant_class = TensorConstant
 
 def tensor_constant(value, dtype=None, name=None, weak=False) -> TensorConstant:
     """An interned TensorConstant holding a read-only copy of ``value``."""
-    from symcomp.graph.variable import intern_constant
+    from symcomp.graph.variable import (
+        CONSTANT_MERGE_MAX_SIZE,
+        _constant_cache,
+        intern_constant,
+    )
 
     arr = np.array(value, dtype=dtype)
     arr.setflags(write=False)
-    shape = tuple(arr.shape)
-    const = TensorConstant(TensorType(arr.dtype, shape), arr, name=name, weak=weak)
-    if name is None:
-        return intern_constant(const)
-    return const
+    ttype = TensorType(arr.dtype, tuple(arr.shape))
+    if name is None and arr.size <= CONSTANT_MERGE_MAX_SIZE:
+        found = _constant_cache.get((ttype, weak, arr.shape, arr.tobytes()))
+        if found is not None:  # looked up before building, so no source line is recorded
+            return found
+    const = TensorConstant(ttype, arr, name=name, weak=weak)
+    return intern_constant(const) if name is None else const
