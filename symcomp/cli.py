@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from symcomp.cli_cache import configure_cache, human_size, native_info, run_cache
 from symcomp.config import FLAGS, config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -82,6 +83,7 @@ def collect_info() -> dict[str, Any]:
         "cxx": _tool(config.cxx, ["g++", "clang++"]),
         "nvcc": _tool(config.nvcc, ["nvcc"]),
         "cache_dir": config.cache_dir,
+        **native_info(),  # the compiler symcomp uses (cxx), OpenMP, BLAS, pycuda, GPUs, cache
         "flags": config.as_dict(),
     }
 
@@ -101,12 +103,25 @@ def _run_info(args: argparse.Namespace) -> int:
         tool = info[key]
         found = f"{tool['path']}  ({tool['version']})" if tool else "not found"
         print(f"{key + ':':<19}{found}")
-    print(f"{'cache_dir:':<19}{info['cache_dir']}")
+    _print_native_info(info)
     print("flags:")
     width = max(map(len, FLAGS))
     for name, value in info["flags"].items():
         print(f"  {name:<{width}} = {value!s:<14} # {FLAGS[name].doc}")
     return EXIT_OK
+
+
+def _print_native_info(info: dict[str, Any]) -> None:
+    print(f"{'openmp:':<19}{'yes' if info['openmp'] else 'no'}")
+    blas = info["blas"]
+    found = f"{blas['name']} {blas['version']}  ({blas['lib_dir']})" if blas else "not found"
+    print(f"{'blas:':<19}{found}")
+    print(f"{'pycuda:':<19}{info['pycuda'] or 'not installed'}")
+    print(f"{'gpus:':<19}{', '.join(info['gpus']) or 'none found'}")
+    print(f"{'cache_dir:':<19}{info['cache_dir']}")
+    cache = info["cache"]
+    state = cache["error"] or f"{cache['entries']} entries, {human_size(cache['bytes'])}"
+    print(f"{'cache:':<19}{state}")
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -133,6 +148,7 @@ COMMANDS: dict[str, Command] = {
         "show versions, compilers, flags and the cache directory", _configure_info, _run_info
     ),
     "demo": Command("train a small model and time it against NumPy", _configure_demo, _run_demo),
+    "cache": Command("inspect and manage the compile cache", configure_cache, run_cache),
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symcomp.graph.apply import Apply
-from symcomp.graph.basic import ancestors, toposort
+from symcomp.graph.basic import ancestors, gc_paused, toposort
 from symcomp.graph.op import Op
 from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Variable
@@ -114,7 +114,8 @@ def grad(
         seeds[var] = as_tensor_variable(g)
     if not seeds:
         raise ValueError("grad needs a cost or known_grads")
-    grads = backprop(seeds, wrt_list, consider_constant)
+    with gc_paused():
+        grads = backprop(seeds, wrt_list, consider_constant)
     result = []
     for w, g in zip(wrt_list, grads):
         if g is None:

@@ -19,3 +19,12 @@ def pytest_configure(config):
     import symcomp.optimize.pipeline as pipeline
 
     pipeline.CHECK_AFTER_EACH_PASS = True
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/codegen/golden/*.cpp from the current code generator",
+    )

@@ -9,6 +9,7 @@ import pytest
 
 import symcomp
 import symcomp.tensor as st
+from symcomp.optimize.mode import Mode
 from symcomp import printing
 from symcomp.graph.apply import Apply
 from symcomp.graph.fgraph import FunctionGraph
@@ -236,7 +237,7 @@ def test_public_names():
 def test_printers_accept_compiled_function():
     x, y = st.dmatrix("x"), st.dmatrix("y")
     z = x * y + x
-    f = symcomp.function([x, y], z, mode="py")
+    f = symcomp.function([x, y], z, mode=Mode(linker="py", optimizer=None))
     text = debugprint(f, file="str", print_type=False)
     assert text.splitlines()[0].startswith("Elemwise{Add} [id A]")
     assert " x [id " not in text.splitlines()[0]

@@ -176,8 +176,9 @@ class Store:
             and p.is_dir()
         )  # fmt: skip
 
-    def read_meta(self, path: Path) -> dict[str, Any]:
-        """The verified metadata of the entry at ``path``.
+    def read_meta(self, path: Path, deep: bool = True) -> dict[str, Any]:
+        """The verified metadata of the entry at ``path`` (``deep``: the module's sha256 is
+        checked too, not only its size).
 
         Raises ``FileNotFoundError`` when there is no entry, ``CacheSecurityError`` when it is
         not private, and ``ValueError`` saying what is wrong when it fails verification (the
@@ -202,14 +203,14 @@ class Store:
             raise ValueError("module.so is missing") from None
         if size != meta.get("module_size"):
             raise ValueError(f"module.so is {size} bytes, expected {meta.get('module_size')}")
-        if file_sha256(module) != meta["module_sha256"]:
+        if deep and file_sha256(module) != meta["module_sha256"]:
             raise ValueError("module.so does not match its recorded sha256")
         return meta
 
-    def info(self, path: Path) -> EntryInfo:
+    def info(self, path: Path, deep: bool = False) -> EntryInfo:
         """What ``read_meta`` finds, as an ``EntryInfo`` (never raises for a broken entry)."""
         try:
-            meta, problem = self.read_meta(path), None
+            meta, problem = self.read_meta(path, deep), None
         except (ValueError, OSError) as exc:
             problem = str(exc)
             try:
@@ -219,8 +220,9 @@ class Store:
                 meta = {}
         return EntryInfo(path, meta, _tree_size(path), problem)
 
-    def entries(self) -> list[EntryInfo]:
-        return [self.info(p) for p in self.entry_dirs()]
+    def entries(self, deep: bool = False) -> list[EntryInfo]:
+        """Every entry; ``deep`` checks each module's sha256 (reads every module)."""
+        return [self.info(p, deep) for p in self.entry_dirs()]
 
     def write_meta(self, path: Path, meta: dict[str, Any]) -> None:
         write_atomic(path / META, json.dumps(meta, indent=1, sort_keys=True).encode())
@@ -234,6 +236,12 @@ class Store:
         meta["last_used"] = now
         with contextlib.suppress(OSError):
             self.write_meta(path, meta)
+
+    def touch_file(self, path: Path, every: float = 60.0) -> None:
+        """Record a use of a single-file item (its mtime is its last use)."""
+        if self.writable and time.time() - _mtime(path) > every:
+            with contextlib.suppress(OSError):
+                os.utime(path)
 
     def new_build_dir(self, dirname: str) -> Path:
         """A fresh private directory to build ``dirname`` in, on the cache's file system so the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,15 @@ def load_extension(path: str | Path, module_name: str = MODULE_NAME) -> ModuleTy
     spec = importlib.util.spec_from_file_location(module_name, str(path), loader=loader)
     if spec is None:  # pragma: no cover - only for paths importlib cannot describe
         raise ImportError(f"cannot make an import spec for {str(path)!r}", path=str(path))
-    module = importlib.util.module_from_spec(spec)  # dlopen + PyInit happen here
-    spec.loader.exec_module(module)
+    # Single-phase init stores the module in sys.modules under its (shared) name: undo that,
+    # the cache holds the module.
+    previous = sys.modules.get(module_name)
+    try:
+        module = importlib.util.module_from_spec(spec)  # dlopen + PyInit happen here
+        spec.loader.exec_module(module)
+    finally:
+        if previous is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = previous
     return module

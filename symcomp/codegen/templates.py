@@ -33,7 +33,26 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in the (private) compile cache, so a new process does not
+    recompile every template (about 0.3 s per process otherwise); None when the cache is
+    off or unusable."""
+    from symcomp.config import config
+
+    if config.cache != "on":
+        return None
+    try:
+        directory = Path(config.cache_dir) / "jinja"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if directory.stat().st_mode & 0o022:
+            return None  # writable by others: never load code from there
+        return jinja2.FileSystemBytecodeCache(str(directory))
+    except OSError:
+        return None
 
 
 def render(name: str, **context: Any) -> str:

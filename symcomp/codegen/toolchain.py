@@ -34,6 +34,7 @@ __all__ = [
     "include_dirs",
     "openmp_works",
     "python_abi",
+    "symcomp_include_dir",
 ]
 
 # -fno-math-errno lets the compiler vectorize sqrt & co.; unlike -ffast-math it keeps NaN and
@@ -77,13 +78,16 @@ def include_dirs() -> tuple[str, ...]:
     """Python's and NumPy's headers, and symcomp's own (``templates/include``)."""
     import numpy
 
-    from symcomp.codegen.templates import templates_dir
+    return (sysconfig.get_paths()["include"], numpy.get_include(), str(symcomp_include_dir()))
 
-    return (
-        sysconfig.get_paths()["include"],
-        numpy.get_include(),
-        str(templates_dir() / "include"),
-    )
+
+def symcomp_include_dir() -> Path:
+    """``templates/include`` (``symcomp/templates/include`` in a wheel). Found like
+    ``templates.templates_dir()`` but without importing Jinja, which a process loading cached
+    modules never needs."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "templates"
+    return (installed if installed.is_dir() else package.parent / "templates") / "include"
 
 
 @dataclass(frozen=True)

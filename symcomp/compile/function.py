@@ -10,9 +10,11 @@ import numpy as np
 
 from symcomp.compile.io import In, Out
 from symcomp.compile.profiling import ProfileStats
-from symcomp.compile.runner import PyRunner
+from symcomp.compile.native import make_runner
 from symcomp.optimize.mode import Mode
+from symcomp.optimize.inplace import plan_inplace, planning_enabled
 from symcomp.optimize.pipeline import rewrite
+from symcomp.compile.graphcache import cached_rewrite
 from symcomp.compile.sharedvalue import SharedVariable
 from symcomp.graph.basic import ancestors, clone_replace
 from symcomp.graph.fgraph import FunctionGraph
@@ -95,11 +97,16 @@ def function(
     implicit = [In(v, name=v.name, borrow=True) for v in shared_vars]
     graph_inputs = [i.variable for i in ins] + shared_vars
     FunctionGraph(graph_inputs, graph_outputs)  # reports missing inputs before rewriting
-    graph_outputs, report = rewrite(
-        graph_inputs, graph_outputs, resolved.optimizer, resolved.included, resolved.excluded,
-        on_error=config.on_opt_error,
+    graph_outputs, report = cached_rewrite(
+        graph_inputs, graph_outputs, resolved, config.on_opt_error, rewrite
     )
     fgraph = FunctionGraph(graph_inputs, graph_outputs)
+    if planning_enabled(resolved):
+        plan_inplace(
+            fgraph,
+            mutable_inputs=[i.variable for i in ins if i.mutable],
+            shared_updates={var: len(outs) + k for k, (var, _) in enumerate(upd)},
+        )
     maker = FunctionMaker(fgraph, ins + implicit, outs, len(upd), mode, profile)
     maker.rewrite_report = report
     fn = Function(
@@ -246,15 +253,32 @@ class Function:
         self._update_containers = [
             self.containers[implicit.index(_find(implicit, v))] for v in updated
         ]
-        self.runner = PyRunner(maker.fgraph, self.profile)
+        self.runner = make_runner(maker.fgraph, maker.mode, self.profile)
+        self.source = getattr(self.runner, "source", None)
+        self.cache_entry = getattr(self.runner, "cache_entry", None)
         self._names = {i.name: k for k, i in enumerate(maker.inputs[:n_explicit]) if i.name}
         self._defaults = [i.value if i.has_default else None for i in maker.inputs[:n_explicit]]
         self._n_outputs = len(maker.outputs)
         self._copy_outputs = [not o.borrow for o in maker.outputs]
+        self._checks = [
+            (np.dtype(t.dtype), t.ndim, None if set(t.shape) <= {None} else t.shape)
+            for t in (i.variable.type for i in maker.inputs[:n_explicit])
+        ]
 
     def __call__(self, *args, **kwargs):
-        start = time.perf_counter()
-        values = self._arguments(args, kwargs)
+        start = time.perf_counter() if self.profile is not None else 0.0
+        if kwargs or len(args) != self.n_explicit:
+            values = self._arguments(args, kwargs)
+        elif self.trust_input:
+            values = list(args)
+        else:
+            # Fast path: an ndarray of exactly the input's dtype, ndim and static shape
+            # needs no conversion; anything else goes through TensorType.filter.
+            values = [
+                a if type(a) is np.ndarray and a.dtype is dt and a.ndim == nd
+                and (static is None or _fits(a.shape, static)) else self._filter(k, a)
+                for k, (a, (dt, nd, static)) in enumerate(zip(args, self._checks))
+            ]
         values.extend(c.value for c in self.containers)
         results = self.runner.run(values)
         outputs = results[: self._n_outputs]
@@ -262,7 +286,8 @@ class Function:
             if copy:
                 outputs[k] = _fresh(outputs[k], values, outputs[:k])
         for container, new in zip(self._update_containers, results[self._n_outputs :]):
-            container.value = _fresh(new, values, outputs)
+            # An update computed in place into the old value's buffer keeps that buffer.
+            container.value = new if new is container.value else _fresh(new, values, outputs)
         if self.profile is not None:
             self.profile.calls += 1
             self.profile.call_time += time.perf_counter() - start
@@ -352,13 +377,18 @@ def _find(ins, var):
     raise KeyError(var)
 
 
+def _fits(shape, static) -> bool:
+    return all(s is None or s == n for s, n in zip(static, shape))
+
+
 def _fresh(value, inputs, others):
     """``value`` unless it may alias an input, another output or a constant: then a copy."""
-    if (
-        value.base is None
-        and value.flags.writeable
-        and not any(value is v for v in inputs)
-        and not any(value is o for o in others)
-    ):
-        return value
-    return value.copy()
+    if value.base is not None:
+        return value.copy()
+    for v in inputs:
+        if v is value:
+            return value.copy()
+    for o in others:
+        if o is value:
+            return value.copy()
+    return value if value.flags.writeable else value.copy()

@@ -15,7 +15,9 @@ class PyRunner:
     """Runs a FunctionGraph with NumPy. ``run(input_values) -> output_values``.
 
     Storage is a flat list indexed by slot; each node is a precomputed thunk, so the
-    per-call overhead is one Python call per node.
+    per-call overhead is one Python call per node. Where ``fgraph.inplace_plan`` (see
+    symcomp.optimize.inplace) lets an Elemwise node overwrite an input whose scalar code is
+    a NumPy ufunc, the ufunc writes into that input's buffer (``out=``).
     """
 
     def __init__(self, fgraph: FunctionGraph, profile=None):
@@ -30,12 +32,14 @@ class PyRunner:
         self.constants = [
             (slots[c], c.data) for c in fgraph.constants if c not in set(fgraph.inputs)
         ]
+        plan = getattr(fgraph, "inplace_plan", None)
         self.thunks = [
             (
                 node,
                 [slots[i] for i in node.inputs],
                 [slots[o] for o in node.outputs],
                 [np.dtype(o.type.dtype) for o in node.outputs],
+                _inplace_thunk(node, plan),
             )
             for node in fgraph.apply_nodes
         ]
@@ -47,11 +51,12 @@ class PyRunner:
         for slot, value in zip(self.input_slots, values):
             storage[slot] = value
         profile = self.profile
-        for node, ins, outs, dtypes in self.thunks:
+        for node, ins, outs, dtypes, inplace in self.thunks:
             args = [storage[i] for i in ins]
             start = time.perf_counter() if profile is not None else 0.0
             try:
-                results = node.op.perform(node, args)
+                if inplace is None or (results := inplace(args, dtypes[0])) is None:
+                    results = node.op.perform(node, args)
             except Exception as err:  # re-raised with the node's context
                 raise node_error(node, args, err) from err
             if profile is not None:
@@ -61,6 +66,92 @@ class PyRunner:
                     value = np.asarray(value, dtype=dtype)
                 storage[slot] = value
         return [storage[s] for s in self.output_slots]
+
+
+def _inplace_thunk(node, plan):
+    """``thunk(args, out_dtype) -> [result] or None``: ``node`` computed into the buffer of
+    the input the plan names, or None (not planned, or no ufunc to write with). The thunk
+    returns None, so the node runs normally, when the runtime buffer cannot be reused."""
+    if plan is None or node not in plan.nodes:
+        return None
+    kernel = ufunc_kernel(node.op.scalar_op, [i.dtype for i in node.inputs], node.outputs[0].dtype)
+    if kernel is None:
+        return None
+    k, checked = plan.nodes[node], node in plan.checked
+
+    def thunk(args, out_dtype):
+        buf = args[k]
+        if type(buf) is not np.ndarray or buf.dtype != out_dtype or not buf.flags.writeable:
+            return None
+        if not buf.flags.owndata and _self_overlapping(buf):
+            return None
+        if checked and buf.shape != np.broadcast_shapes(*(a.shape for a in args)):
+            return None
+        kernel(args, buf)
+        return [buf]
+
+    return thunk
+
+
+def _self_overlapping(a: np.ndarray) -> bool:
+    """A view whose elements share memory (a broadcast: a zero stride on a long dim)."""
+    return any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
+
+def ufunc_kernel(scalar_op, in_dtypes, out_dtype):
+    """``kernel(args, out)`` computing ``scalar_op`` into ``out`` with NumPy ufuncs, with
+    exactly the values ``scalar_op.impl`` gives; None where that cannot be guaranteed.
+    A Composite runs its inner ops normally and writes its last one into ``out``."""
+    from symcomp.scalar.composite import Composite
+
+    if not isinstance(scalar_op, Composite):
+        return _ufunc_call(scalar_op, list(in_dtypes), out_dtype)
+    nodes, n = scalar_op.nodes, scalar_op.n_inputs
+    if not nodes or scalar_op.output != n + len(nodes) - 1:
+        return None
+    dtypes = list(in_dtypes) + [d for _, _, d in nodes]
+    last_op, last_refs, last_dtype = nodes[-1]
+    last = _ufunc_call(last_op, [dtypes[r] for r in last_refs], last_dtype)
+    if last is None or last_dtype != out_dtype:
+        return None
+    inner = nodes[:-1]
+
+    def kernel(args, out):
+        values = list(args)
+        for op, refs, dtype in inner:
+            values.append(op.impl(*(values[r] for r in refs), out_dtype=dtype))
+        last([values[r] for r in last_refs], out)
+
+    return kernel
+
+
+def _ufunc_call(scalar_op, in_dtypes, out_dtype):
+    """``call(args, out)`` for a scalar op whose impl is the base one around a ufunc whose
+    own result dtype is ``out_dtype`` (so writing into ``out`` casts nothing)."""
+    from symcomp.scalar.base import ScalarOp
+
+    ufunc = type(scalar_op).reference
+    if not isinstance(ufunc, np.ufunc) or type(scalar_op).impl is not ScalarOp.impl:
+        return None
+    if ufunc.nout != 1 or ufunc.nin != len(in_dtypes):
+        return None
+    cast = scalar_op.float_output and np.dtype(out_dtype).kind == "f"
+    if cast:
+        in_dtypes = [out_dtype if np.dtype(d).kind in "biu" else d for d in in_dtypes]
+    try:
+        natural = ufunc.resolve_dtypes(tuple(np.dtype(d) for d in in_dtypes) + (None,))[-1]
+    except (TypeError, ValueError):  # no loop for these dtypes: leave it to impl
+        return None
+    if natural != np.dtype(out_dtype):
+        return None
+
+    def call(args, out):
+        if cast:
+            args = [a.astype(out_dtype, copy=False) if a.dtype.kind in "biu" else a for a in args]
+        with np.errstate(all="ignore"):
+            ufunc(*args, out=out, casting="unsafe")
+
+    return call
 
 
 def node_error(node, args, err: Exception) -> Exception:

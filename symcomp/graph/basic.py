@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from collections.abc import Iterable, Mapping, Sequence
 
 from symcomp.graph.apply import Apply
@@ -110,3 +113,20 @@ def clone_inputs(outputs, inputs: Sequence[Variable]):
 
 def is_ancestor(var: Variable, outputs) -> bool:
     return var in set(ancestors(outputs))
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while building many nodes.
+
+    Graph nodes are container objects, so building thousands of them triggers collections
+    that walk the whole (growing) graph: about half the time of grad() on a 10k-node graph.
+    Nothing built here needs collecting before the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

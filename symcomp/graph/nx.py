@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from symcomp.graph.basic import ancestors
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def to_networkx(outputs) -> nx.DiGraph:
@@ -12,6 +15,8 @@ def to_networkx(outputs) -> nx.DiGraph:
 
     Node attributes: ``kind`` ("variable" or "apply"), ``label``, and ``obj`` (the object).
     """
+    import networkx as nx  # imported on use: it costs ~0.3 s at ``import symcomp``
+
     g = nx.DiGraph()
     for var in ancestors(outputs):
         g.add_node(id(var), kind="variable", label=str(var), obj=var)

@@ -176,6 +176,7 @@ def _guarded(rule, subject, ctx, thunk):
     try:
         result = thunk()
     except Exception as err:  # a failing rule is skipped, never fatal by default
+        ctx.report.failures += 1
         if ctx.on_error == "raise":
             raise RewriteError(f"rule {rule.name} failed on {subject}: {err}") from err
         if ctx.on_error == "warn":

@@ -15,6 +15,7 @@ class RewriteReport:
         self.nodes_after = 0
         self.seconds = 0.0
         self.from_cache = False
+        self.failures = 0  # rules that raised and were skipped
 
     def stats(self, name: str) -> PassStats:
         if name not in self.passes:

@@ -82,19 +82,47 @@ class Composite(ScalarOp):
 def composite_from_graph(inputs, output) -> tuple:
     """A Composite computing tensor ``output`` from tensor ``inputs`` through Elemwise
     nodes only; returns ``(composite, outer_inputs)``. ``inputs`` are the boundary
-    variables (in order); constants inside are captured as composite inputs too."""
+    variables (in order); constants inside that are not among them are appended to
+    ``outer_inputs`` as composite inputs too. Inner Elemwise(Composite) nodes are inlined,
+    so fusing fused nodes again gives one flat Composite."""
     from symcomp.graph.basic import toposort
+    from symcomp.graph.variable import Constant
 
-    refs: dict = {v: k for k, v in enumerate(inputs)}
-    nodes = []
-    for node in toposort([output], blockers=inputs):
+    inner = toposort([output], blockers=inputs)
+    outer = list(inputs)
+    known = set(outer)
+    for node in inner:
+        known.update(node.outputs)
+    for node in inner:
+        for i in node.inputs:
+            if i not in known and isinstance(i, Constant):
+                outer.append(i)
+                known.add(i)
+    refs: dict = {v: k for k, v in enumerate(outer)}
+    nodes: list = []
+    for node in inner:
         args = []
         for i in node.inputs:
             if i not in refs:
                 raise ValueError(f"{i} is not computed inside the fused subgraph")
             args.append(refs[i])
         out = node.outputs[0]
-        refs[out] = len(inputs) + len(nodes)
-        nodes.append((node.op.scalar_op, tuple(args), out.dtype))
-    comp = Composite(len(inputs), tuple(i.dtype for i in inputs), tuple(nodes), refs[output])
-    return comp, list(inputs)
+        refs[out] = _append_op(nodes, len(outer), node.op.scalar_op, tuple(args), out.dtype)
+    if output not in refs:
+        raise ValueError(f"{output} is not computed from the fused subgraph's inputs")
+    comp = Composite(len(outer), tuple(i.dtype for i in outer), tuple(nodes), refs[output])
+    return comp, outer
+
+
+def _append_op(nodes: list, n_inputs: int, op, args: tuple, dtype: str) -> int:
+    """Append ``op(*args)`` to ``nodes`` (inlining a Composite); returns its ref."""
+    if not isinstance(op, Composite):
+        nodes.append((op, args, dtype))
+        return n_inputs + len(nodes) - 1
+    local = list(args)  # the inner composite's refs -> refs in ``nodes``
+    for inner_op, inner_refs, inner_dtype in op.nodes:
+        ref = _append_op(
+            nodes, n_inputs, inner_op, tuple(local[r] for r in inner_refs), inner_dtype
+        )
+        local.append(ref)
+    return local[op.output]

@@ -22,10 +22,30 @@ from symcomp.scalar.base import ScalarOp
 from symcomp.scalar.emit import arg, lam
 from symcomp.tensor.dtypes import float_of, upcast
 
-try:  # scipy is optional: the fallbacks below give the same values
-    import scipy.special as _scipy_special
-except ImportError:  # pragma: no cover - depends on the environment
-    _scipy_special = None
+_SPECIAL: list = []
+
+
+def _scipy_special():
+    """scipy.special if importable, else None; imported on first use (importing scipy costs
+    about a second, which every process would pay at ``import symcomp``)."""
+    if not _SPECIAL:
+        try:
+            import scipy.special as special
+        except ImportError:
+            special = None
+        _SPECIAL.append(special)
+    return _SPECIAL[0]
+
+
+def _special_or(name: str, fallback):
+    """A NumPy function: scipy.special's ``name`` when scipy is importable, else fallback."""
+
+    def call(x):
+        special = _scipy_special()
+        return getattr(special, name)(x) if special is not None else fallback(x)
+
+    call.__name__ = name
+    return call
 
 
 def _t():
@@ -375,7 +395,7 @@ def digamma_numpy(x):
 class Erf(FloatOp):
     """The error function."""
 
-    reference = staticmethod(_scipy_special.erf if _scipy_special else _erf_fallback)
+    reference = staticmethod(_special_or("erf", _erf_fallback))
     cname = "erf"
 
     def pullback(self, inputs, outputs, cotangents):
@@ -387,7 +407,7 @@ class Erf(FloatOp):
 class Erfc(FloatOp):
     """1 - erf(x), accurate for large x."""
 
-    reference = staticmethod(_scipy_special.erfc if _scipy_special else _erfc_fallback)
+    reference = staticmethod(_special_or("erfc", _erfc_fallback))
     cname = "erfc"
 
     def pullback(self, inputs, outputs, cotangents):
@@ -395,17 +415,21 @@ class Erfc(FloatOp):
         return [-cotangents[0] * _TWO_OVER_SQRT_PI * _t().exp(-(x * x))]
 
 
+def _gammaln(x):
+    return _gammaln_scipy(x) if _scipy_special() is not None else _gammaln_fallback(x)
+
+
 def _gammaln_scipy(x):
     # scipy gives -inf at -inf; C's lgamma and math.lgamma give +inf. Follow C, so that
     # the native code and the fallback agree.
-    return np.where(x == -np.inf, np.inf, _scipy_special.gammaln(x)).astype(x.dtype)
+    return np.where(x == -np.inf, np.inf, _scipy_special().gammaln(x)).astype(x.dtype)
 
 
 @dataclass(frozen=True)
 class GammaLn(FloatOp):
     """log(|gamma(x)|); +inf at the poles 0, -1, -2, ... and at +-inf."""
 
-    reference = staticmethod(_gammaln_scipy if _scipy_special else _gammaln_fallback)
+    reference = staticmethod(_gammaln)
     cname = "lgamma"
 
     def pullback(self, inputs, outputs, cotangents):
@@ -417,7 +441,7 @@ class Psi(FloatOp):
     """The digamma function, d/dx gammaln(x); -inf at +0, NaN at negative integers.
     No gradient (that would need the polygamma functions)."""
 
-    reference = staticmethod(_scipy_special.psi if _scipy_special else digamma_numpy)
+    reference = staticmethod(_special_or("psi", digamma_numpy))
     differentiable = False
 
     def c_expr(self, ctx, x):

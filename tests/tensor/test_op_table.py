@@ -94,15 +94,47 @@ def _check_close(case, got, expected, label):
         np.testing.assert_array_equal(got, expected, err_msg=label)
 
 
-@pytest.mark.parametrize("case,dtype,shapes", list(_params()))
-def test_values(case: Case, dtype, shapes):
+def _has_cxx() -> bool:
+    from symcomp.codegen.toolchain import find_compiler
+
+    return find_compiler() is not None
+
+
+_NATIVE = [pytest.mark.cxx, pytest.mark.skipif(not _has_cxx(), reason="no C++ compiler")]
+
+
+def _value_params():
+    """Every row, dtype and shape set in py mode. Native mode (one compiled module per
+    distinct graph, about a second each) runs each row's first dtype with the shape sets of
+    the first set's ndims, which share one module; the scalar ops' C++ is checked on every
+    dtype by tests/scalar/test_scalar_math.py."""
+    for param in _params():
+        yield pytest.param(*param.values, "py", id=param.id, marks=param.marks)
+    for case in CASES:
+        d = case.dtypes[0]
+        did = "-".join(d) if isinstance(d, (tuple, list)) else d
+        ndims = [len(s) for s in case.shapes[0]]
+        for k, shapes in enumerate(case.shapes):
+            if k == 0 or (not case.static_shape and [len(s) for s in shapes] == ndims):
+                yield pytest.param(
+                    case,
+                    d,
+                    shapes,
+                    "native",
+                    id=f"{case.name}-{did}-s{k}-native",
+                    marks=list(case.marks) + _NATIVE,
+                )
+
+
+@pytest.mark.parametrize("case,dtype,shapes,mode", list(_value_params()))
+def test_values(case: Case, dtype, shapes, mode):
     dtypes = _dtype_tuple(case, dtype, len(shapes))
     arrays = gen_inputs(case, _rng(case.name, dtype, shapes), dtypes, shapes)
     inputs = _symbolic_inputs(case, arrays)
     outputs = _as_list(case.fn(*inputs))
     with np.errstate(all="ignore"):
         expected = _as_list(case.ref(*[a.copy() for a in arrays]))
-    fn = sc.function(inputs, outputs, mode="py", on_unused_input="ignore")
+    fn = sc.function(inputs, outputs, mode=mode, on_unused_input="ignore")
     before = [a.copy() for a in arrays]
     got = fn(*arrays)
     for k, (g, e) in enumerate(zip(got, expected)):
@@ -113,7 +145,8 @@ def test_values(case: Case, dtype, shapes):
         got = fn(*[_noncontiguous(a) for a in arrays])
         for k, (g, e) in enumerate(zip(got, expected)):
             _check_close(case, g, e, f"{case.name} output {k} (non-contiguous inputs)")
-    _check_infer_shape(fn, arrays)
+    if mode == "py":  # infer_shape does not depend on the mode
+        _check_infer_shape(fn, arrays)
 
 
 def _check_infer_shape(fn, arrays):

@@ -16,12 +16,14 @@ inline int fail(PyObject* type, const char* message) {
   return -1;
 }
 
-// "(3, 4)" into buf (NumPy's tuple spelling).
-inline void shape_text(char* buf, std::size_t size, const npy_intp* dims, int nd) {
+// "(3, 4)" into buf (Python's tuple spelling; "(3,4)" when compact, as NumPy's
+// broadcasting errors spell shapes).
+inline void shape_text(char* buf, std::size_t size, const npy_intp* dims, int nd,
+                       bool compact = false) {
   std::size_t used = std::snprintf(buf, size, "(");
   for (int d = 0; d < nd && used < size; ++d) {
-    used += std::snprintf(buf + used, size - used, d + 1 < nd ? "%lld, " : "%lld",
-                          static_cast<long long>(dims[d]));
+    used += std::snprintf(buf + used, size - used, d + 1 < nd ? (compact ? "%lld," : "%lld, ")
+                          : "%lld", static_cast<long long>(dims[d]));
   }
   if (used < size) std::snprintf(buf + used, size - used, nd == 1 ? ",)" : ")");
 }
@@ -94,6 +96,24 @@ inline PyArrayObject* argument(PyObject* obj, int typenum, int nd, const npy_int
                       NPY_ARRAY_ALIGNED | NPY_ARRAY_NOTSWAPPED | NPY_ARRAY_ENSURECOPY, nullptr));
 }
 
+// Checks run(inputs, constants, thunks)'s arguments; returns `inputs` as a fast sequence
+// (a new reference) of n_inputs items, or nullptr with a TypeError set.
+inline PyObject* arguments(PyObject* const* args, Py_ssize_t nargs, Py_ssize_t n_inputs,
+                           Py_ssize_t n_constants, Py_ssize_t n_nodes) {
+  if (nargs != 3 || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != n_constants ||
+      !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != n_nodes) {
+    PyErr_SetString(PyExc_TypeError, "run(inputs, constants, thunks): bad arguments");
+    return nullptr;
+  }
+  PyObject* given = PySequence_Fast(args[0], "run: inputs must be a list or tuple");
+  if (given != nullptr && PySequence_Fast_GET_SIZE(given) != n_inputs) {
+    PyErr_Format(PyExc_TypeError, "expected %zd inputs, got %zd", n_inputs,
+                 PySequence_Fast_GET_SIZE(given));
+    Py_CLEAR(given);
+  }
+  return given;
+}
+
 // NumPy broadcasting of the inputs' shapes (aligned on the right) into out[0..nd).
 inline int broadcast(npy_intp* out, int nd, PyArrayObject* const* in, int nin) {
   for (int d = 0; d < nd; ++d) out[d] = 1;
@@ -110,7 +130,8 @@ inline int broadcast(npy_intp* out, int nd, PyArrayObject* const* in, int nin) {
       char text[1024];
       std::size_t used = 0;
       for (int j = 0; j < nin && used + 2 < sizeof text; ++j) {
-        shape_text(text + used, sizeof text - used, PyArray_DIMS(in[j]), PyArray_NDIM(in[j]));
+        shape_text(text + used, sizeof text - used, PyArray_DIMS(in[j]), PyArray_NDIM(in[j]),
+                   true);
         used = std::strlen(text);
         if (used + 2 < sizeof text) text[used++] = ' ', text[used] = '\0';
       }

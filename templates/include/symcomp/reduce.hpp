@@ -30,6 +30,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -95,6 +96,11 @@ struct SumOp {
   using type = T;
   static constexpr bool pairwise = std::is_floating_point_v<T>;
   static T identity() { return T(0); }
+  // -0.0 is the exact identity of float addition (sum([-0.0]) stays -0.0, as in NumPy).
+  static T start() {
+    if constexpr (std::is_floating_point_v<T>) return -T(0);
+    return T(0);
+  }
   static T combine(T a, T b) {
     if constexpr (detail::is_int<T>) {
       return detail::wrap_add(a, b);
@@ -111,6 +117,7 @@ struct ProdOp {
   using type = T;
   static constexpr bool pairwise = std::is_floating_point_v<T>;
   static T identity() { return T(1); }
+  static T start() { return identity(); }
   static T combine(T a, T b) {
     if constexpr (detail::is_int<T>) {
       return detail::wrap_mul(a, b);
@@ -130,6 +137,7 @@ struct MaxOp {
     if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
     return std::numeric_limits<T>::lowest();
   }
+  static T start() { return identity(); }
   // A NaN in either operand wins (NumPy's maximum): b != b is true only for NaN.
   static T combine(T a, T b) { return (b > a || b != b) ? b : a; }
 };
@@ -142,6 +150,7 @@ struct MinOp {
     if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
     return std::numeric_limits<T>::max();
   }
+  static T start() { return identity(); }
   static T combine(T a, T b) { return (b < a || b != b) ? b : a; }
 };
 
@@ -149,6 +158,7 @@ struct AllOp {
   using type = bool;
   static constexpr bool pairwise = false;
   static bool identity() { return true; }
+  static bool start() { return true; }
   static bool combine(bool a, bool b) { return a & b; }
 };
 
@@ -156,7 +166,359 @@ struct AnyOp {
   using type = bool;
   static constexpr bool pairwise = false;
   static bool identity() { return false; }
+  static bool start() { return false; }
   static bool combine(bool a, bool b) { return a | b; }
 };
 
-@@DRIVER@@
+namespace detail {
+
+// n elements along one dim starting at index lo: 8 interleaved partial results (the
+// compiler vectorizes them; NumPy sums its 128-element blocks the same way).
+template <class Op, bool C, class Map>
+typename Op::type block(const Map& m, const char* const* p, const i64* s, i64 lo, i64 n) {
+  using T = typename Op::type;
+  constexpr int L = 8;
+  if (n < L) {
+    T r = Op::start();
+    for (i64 i = 0; i < n; ++i) r = Op::combine(r, m.template get<C>(p, s, lo + i));
+    return r;
+  }
+  T acc[L];
+  for (int j = 0; j < L; ++j) acc[j] = m.template get<C>(p, s, lo + j);
+  i64 i = L;
+  for (; i + L <= n; i += L) {
+    for (int j = 0; j < L; ++j) {
+      acc[j] = Op::combine(acc[j], m.template get<C>(p, s, lo + i + j));
+    }
+  }
+  T r = Op::combine(Op::combine(Op::combine(acc[0], acc[1]), Op::combine(acc[2], acc[3])),
+                    Op::combine(Op::combine(acc[4], acc[5]), Op::combine(acc[6], acc[7])));
+  for (; i < n; ++i) r = Op::combine(r, m.template get<C>(p, s, lo + i));
+  return r;
+}
+
+// Pairwise (recursive halving) above 128 elements for rounded combinations: error grows
+// like log(n) instead of n.
+template <class Op, bool C, class Map>
+typename Op::type pairwise(const Map& m, const char* const* p, const i64* s, i64 lo, i64 n) {
+  if (!Op::pairwise || n <= 128) return block<Op, C>(m, p, s, lo, n);
+  i64 h = n / 2;
+  h -= h % 8;
+  return Op::combine(pairwise<Op, C>(m, p, s, lo, h), pairwise<Op, C>(m, p, s, lo + h, n - h));
+}
+
+template <class Op, class Map>
+typename Op::type line(const Map& m, bool c, const char* const* p, const i64* s, i64 lo, i64 n) {
+  return c ? pairwise<Op, true>(m, p, s, lo, n) : pairwise<Op, false>(m, p, s, lo, n);
+}
+
+template <class Op>
+typename Op::type tree(const typename Op::type* v, i64 n) {
+  if (n == 1) return v[0];
+  const i64 h = n / 2;
+  return Op::combine(tree<Op>(v, h), tree<Op>(v + h, n - h));
+}
+
+// The iteration space after dropping length-1 dims: per dim its length, whether it is
+// reduced, and the byte stride of each operand (the inputs, then the output).
+template <int N>
+struct Dims {
+  int nd = 0;
+  i64 n[kMaxReduceDims];
+  i64 s[kMaxReduceDims][N];
+  bool red[kMaxReduceDims];
+
+  // Byte offsets of the multi-index numbered lin (C order) over the dims listed in idx.
+  void offsets(const int* idx, int cnt, i64 lin, i64* off) const {
+    for (int k = 0; k < N; ++k) off[k] = 0;
+    for (int q = cnt - 1; q >= 0 && lin; --q) {
+      const int a = idx[q];
+      const i64 i = lin % n[a];
+      lin /= n[a];
+      for (int k = 0; k < N; ++k) off[k] += i * s[a][k];
+    }
+  }
+
+  i64 count(const int* idx, int cnt) const {
+    i64 t = 1;
+    for (int q = 0; q < cnt; ++q) t *= n[idx[q]];
+    return t;
+  }
+};
+
+inline bool go_parallel(i64 work, i64 items, i64 min_parallel) {
+#ifdef _OPENMP
+  return work >= min_parallel && items > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+  (void)work;
+  (void)items;
+  (void)min_parallel;
+  return false;
+#endif
+}
+
+}  // namespace detail
+
+// Reduce with combiner Op the elements that map m computes over an ndim-d iteration space.
+// in[k]/in_strides[k]: input k's data and byte strides (0 where it broadcasts); out and
+// out_strides: the output, with stride 0 on the reduced dims (keepdims or not is only the
+// caller's shape). reduced[a] marks the reduced dims. ndim <= kMaxReduceDims.
+template <class Op, class Map>
+void reduce(const Map& m, int ndim, const i64* shape, const char* const* in,
+            const i64* const* in_strides, char* out, const i64* out_strides,
+            const bool* reduced, i64 min_parallel = kReduceMinParallel) {
+  using T = typename Op::type;
+  constexpr int NI = Map::nin, N = NI + 1;
+  detail::Dims<N> d;
+  const char* base[N];
+  for (int k = 0; k < NI; ++k) base[k] = in[k];
+  base[NI] = out;
+  for (int a = 0; a < ndim; ++a) {
+    if (shape[a] == 0 && !reduced[a]) return;  // no output elements
+    if (shape[a] == 1) continue;
+    const int b = d.nd++;
+    d.n[b] = shape[a];
+    d.red[b] = reduced[a];
+    for (int k = 0; k < NI; ++k) d.s[b][k] = in_strides[k][a];
+    d.s[b][NI] = reduced[a] ? 0 : out_strides[a];
+  }
+  // Reversed and reordered traversal (the combiners are associative) so memory is read
+  // forwards with the smallest stride innermost.
+  for (int b = 0; b < d.nd; ++b) {
+    if (d.s[b][0] < 0) {
+      for (int k = 0; k < N; ++k) {
+        base[k] += (d.n[b] - 1) * d.s[b][k];
+        d.s[b][k] = -d.s[b][k];
+      }
+    }
+  }
+  for (int b = 1; b < d.nd; ++b) {
+    for (int c = b; c > 0 && d.s[c - 1][0] < d.s[c][0]; --c) {
+      std::swap(d.n[c - 1], d.n[c]);
+      std::swap(d.red[c - 1], d.red[c]);
+      for (int k = 0; k < N; ++k) std::swap(d.s[c - 1][k], d.s[c][k]);
+    }
+  }
+  int nd = 0;  // coalesce neighbours that walk memory as one dim
+  for (int b = 0; b < d.nd; ++b) {
+    bool merge = nd > 0 && d.red[nd - 1] == d.red[b];
+    for (int k = 0; merge && k < N; ++k) merge = d.s[nd - 1][k] == d.s[b][k] * d.n[b];
+    if (merge) {
+      d.n[nd - 1] *= d.n[b];
+      for (int k = 0; k < N; ++k) d.s[nd - 1][k] = d.s[b][k];
+    } else {
+      d.n[nd] = d.n[b];
+      d.red[nd] = d.red[b];
+      for (int k = 0; k < N; ++k) d.s[nd][k] = d.s[b][k];
+      ++nd;
+    }
+  }
+  d.nd = nd;
+  int K[kMaxReduceDims], R[kMaxReduceDims + 1], nk = 0, nr = 0;
+  for (int b = 0; b < nd; ++b) (d.red[b] ? R[nr++] : K[nk++]) = b;
+  if (nr == 0) {  // every reduced dim has length 1: one element per output
+    d.n[nd] = 1;
+    d.red[nd] = true;
+    for (int k = 0; k < N; ++k) d.s[nd][k] = 0;
+    R[nr++] = nd++;
+    d.nd = nd;
+  }
+  char* const outp = const_cast<char*>(base[NI]);
+  const i64 total = d.count(K, nk) * d.count(R, nr);
+
+  if (nk == 0) {  // a full reduction: chunks reduced in parallel, then combined pairwise
+    const int rl = R[nr - 1];
+    const i64 nl = d.n[rl], no = d.count(R, nr - 1);
+    const i64* sl = d.s[rl];
+    const bool c = m.unit(sl);
+    constexpr i64 kMaxChunks = 1024;
+    T part[kMaxChunks];
+    i64 nch;
+    if (no == 1) {
+      i64 ch = (nl + kMaxChunks - 1) / kMaxChunks;
+      ch = ch < (1 << 16) ? (1 << 16) : (ch + 127) / 128 * 128;
+      nch = nl == 0 ? 0 : (nl + ch - 1) / ch;
+      const bool par = detail::go_parallel(total, nch, min_parallel);
+#pragma omp parallel for schedule(static) if (par)
+      for (i64 q = 0; q < nch; ++q) {
+        const i64 lo = q * ch;
+        part[q] = detail::line<Op>(m, c, base, sl, lo, nl - lo < ch ? nl - lo : ch);
+      }
+    } else {
+      const i64 ch = no == 0 ? 1 : (no + kMaxChunks - 1) / kMaxChunks;
+      nch = (no + ch - 1) / ch;
+      const bool par = detail::go_parallel(total, nch, min_parallel);
+#pragma omp parallel for schedule(static) if (par)
+      for (i64 q = 0; q < nch; ++q) {
+        T acc = Op::start();
+        const i64 hi = (q + 1) * ch < no ? (q + 1) * ch : no;
+        for (i64 r = q * ch; r < hi; ++r) {
+          i64 off[N];
+          d.offsets(R, nr - 1, r, off);
+          const char* p[N];
+          for (int k = 0; k < N; ++k) p[k] = base[k] + off[k];
+          acc = Op::combine(acc, detail::line<Op>(m, c, p, sl, 0, nl));
+        }
+        part[q] = acc;
+      }
+    }
+    *reinterpret_cast<T*>(outp) = nch == 0 ? Op::identity() : detail::tree<Op>(part, nch);
+    return;
+  }
+
+  if (d.red[nd - 1]) {  // innermost dim reduced: one line reduction per output element
+    const int rl = R[nr - 1];
+    const i64 nl = d.n[rl], no = d.count(R, nr - 1), nout = d.count(K, nk);
+    const i64* sl = d.s[rl];
+    const bool c = m.unit(sl);
+    const bool par = detail::go_parallel(total, nout, min_parallel);
+#pragma omp parallel for schedule(static) if (par)
+    for (i64 o = 0; o < nout; ++o) {
+      i64 off[N], roff[N];
+      d.offsets(K, nk, o, off);
+      T acc = Op::start();
+      for (i64 r = 0; r < no; ++r) {
+        d.offsets(R, nr - 1, r, roff);
+        const char* p[N];
+        for (int k = 0; k < N; ++k) p[k] = base[k] + off[k] + roff[k];
+        const T v = nl == 0 ? Op::identity() : detail::line<Op>(m, c, p, sl, 0, nl);
+        acc = r == 0 ? v : Op::combine(acc, v);
+      }
+      *reinterpret_cast<T*>(outp + off[NI]) = no == 0 ? Op::identity() : acc;
+    }
+    return;
+  }
+
+  // Innermost dim kept: rows accumulate into a tile of outputs, in blocks of 64 rows whose
+  // partial sums are added to the tile (more accurate than NumPy's row-by-row sum).
+  constexpr i64 W = 256, BR = 64;
+  const int kl = K[nk - 1];
+  const i64 nm = d.n[kl], ntiles = (nm + W - 1) / W, nout = d.count(K, nk - 1);
+  const i64 nrows = d.count(R, nr);
+  const i64* sm = d.s[kl];
+  const bool c = m.unit(sm);
+  const bool par = detail::go_parallel(total, nout * ntiles, min_parallel);
+#pragma omp parallel for schedule(static) if (par)
+  for (i64 it = 0; it < nout * ntiles; ++it) {
+    const i64 o = it / ntiles, j0 = (it % ntiles) * W;
+    const i64 w = nm - j0 < W ? nm - j0 : W;
+    i64 off[N], roff[N];
+    d.offsets(K, nk - 1, o, off);
+    T acc[W], tmp[W];
+    for (i64 j = 0; j < w; ++j) acc[j] = Op::start();
+    for (i64 r0 = 0; r0 < nrows; r0 += BR) {
+      for (i64 j = 0; j < w; ++j) tmp[j] = Op::start();
+      const i64 r1 = r0 + BR < nrows ? r0 + BR : nrows;
+      for (i64 r = r0; r < r1; ++r) {
+        d.offsets(R, nr, r, roff);
+        const char* p[N];
+        for (int k = 0; k < N; ++k) p[k] = base[k] + off[k] + roff[k];
+        if (c) {
+          for (i64 j = 0; j < w; ++j) tmp[j] = Op::combine(tmp[j], m.template get<true>(p, sm, j0 + j));
+        } else {
+          for (i64 j = 0; j < w; ++j) tmp[j] = Op::combine(tmp[j], m.template get<false>(p, sm, j0 + j));
+        }
+      }
+      for (i64 j = 0; j < w; ++j) acc[j] = Op::combine(acc[j], tmp[j]);
+    }
+    for (i64 j = 0; j < w; ++j) {
+      *reinterpret_cast<T*>(outp + off[NI] + (j0 + j) * sm[NI]) =
+          nrows == 0 ? Op::identity() : acc[j];
+    }
+  }
+}
+
+// Convenience: reduce one array x (element type In) into out (element type Op::type).
+template <class Op, class In>
+void reduce_array(int ndim, const i64* shape, const char* x, const i64* x_strides, char* out,
+                  const i64* out_strides, const bool* reduced,
+                  i64 min_parallel = kReduceMinParallel) {
+  const char* in[1] = {x};
+  const i64* st[1] = {x_strides};
+  reduce<Op>(CastMap<In, typename Op::type>{}, ndim, shape, in, st, out, out_strides, reduced,
+             min_parallel);
+}
+
+// Index (int64, C order over the reduced dims) of the first maximum (Max) or minimum of x
+// over the reduced dims; the first NaN wins, as in NumPy. Returns false when a reduced dim is
+// empty and there is an output element (NumPy raises; the caller checks first).
+template <class T, bool Max>
+bool argreduce(int ndim, const i64* shape, const char* x, const i64* x_strides, char* out,
+               const i64* out_strides, const bool* reduced,
+               i64 min_parallel = kReduceMinParallel) {
+  detail::Dims<2> d;
+  bool empty = false;
+  for (int a = 0; a < ndim; ++a) {
+    if (shape[a] == 0) {
+      if (!reduced[a]) return true;
+      empty = true;
+    }
+    if (shape[a] == 1) continue;
+    const int b = d.nd++;
+    d.n[b] = shape[a];
+    d.red[b] = reduced[a];
+    d.s[b][0] = x_strides[a];
+    d.s[b][1] = reduced[a] ? 0 : out_strides[a];
+  }
+  if (empty) return false;
+  // Only neighbours in logical order merge, so the C-order index is unchanged.
+  int nd = 0;
+  for (int b = 0; b < d.nd; ++b) {
+    const bool merge = nd > 0 && d.red[nd - 1] == d.red[b] &&
+                       d.s[nd - 1][0] == d.s[b][0] * d.n[b] &&
+                       d.s[nd - 1][1] == d.s[b][1] * d.n[b];
+    if (merge) {
+      d.n[nd - 1] *= d.n[b];
+      d.s[nd - 1][0] = d.s[b][0];
+      d.s[nd - 1][1] = d.s[b][1];
+    } else {
+      d.n[nd] = d.n[b];
+      d.red[nd] = d.red[b];
+      d.s[nd][0] = d.s[b][0];
+      d.s[nd][1] = d.s[b][1];
+      ++nd;
+    }
+  }
+  int K[kMaxReduceDims], R[kMaxReduceDims + 1], nk = 0, nr = 0;
+  for (int b = 0; b < nd; ++b) (d.red[b] ? R[nr++] : K[nk++]) = b;
+  if (nr == 0) {
+    d.n[nd] = 1;
+    d.s[nd][0] = d.s[nd][1] = 0;
+    R[nr++] = nd++;
+  }
+  const int rl = R[nr - 1];
+  const i64 nl = d.n[rl], sl = d.s[rl][0], no = d.count(R, nr - 1), nout = d.count(K, nk);
+  const bool par = detail::go_parallel(nout * no * nl, nout, min_parallel);
+#pragma omp parallel for schedule(static) if (par)
+  for (i64 o = 0; o < nout; ++o) {
+    i64 off[2], roff[2];
+    d.offsets(K, nk, o, off);
+    const char* p0 = x + off[0];
+    T best = *reinterpret_cast<const T*>(p0);
+    i64 bi = 0;
+    if (best == best) {
+      for (i64 r = 0; r < no; ++r) {
+        d.offsets(R, nr - 1, r, roff);
+        const char* p = p0 + roff[0];
+        i64 i = 0;
+        for (; i < nl; ++i) {
+          const T v = rd<T, false>(p, sl, i);
+          if (Max ? v > best : v < best) {
+            best = v;
+            bi = r * nl + i;
+          } else if (v != v) {
+            break;
+          }
+        }
+        if (i < nl) {
+          bi = r * nl + i;
+          break;
+        }
+      }
+    }
+    *reinterpret_cast<i64*>(out + off[1]) = bi;
+  }
+  return true;
+}
+
+}  // namespace symcomp

@@ -1,0 +1,211 @@
+"""Emit one C++ extension module for a whole FunctionGraph.
+
+Python decides everything here (slots, names, which nodes run natively, when to free
+intermediates); ``templates/cpu/module.cpp.j2`` lays it out. The module exports
+``run(inputs, constants, thunks) -> list``: ``inputs`` in ``fgraph.inputs`` order, the graph's
+constants as arrays, and one entry per node in ``thunks`` (a Python callable for nodes that
+run their ``perform``, else None). Outputs come back in ``fgraph.outputs`` order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from symcomp.codegen.cpu.registry import (
+    TYPENUMS,
+    ModuleBuilder,
+    NodeCode,
+    NodeContext,
+    dims_literal,
+    find_emitter,
+    load_emitters,
+)
+from symcomp.codegen.templates import render
+from symcomp.graph.variable import Constant
+
+
+class UnsupportedGraph(NotImplementedError):
+    """The graph has values generated code cannot hold (e.g. an object dtype)."""
+
+
+@dataclass(frozen=True)
+class EmitOptions:
+    """The settings that change generated code (so they are in the source, and the key)."""
+
+    openmp: bool = True
+    openmp_minsize: int = 200000
+    nogil_minsize: int = 16384  # elements: below this, releasing the GIL costs more than it saves
+
+    @classmethod
+    def from_config(cls) -> EmitOptions:
+        from symcomp.config import config
+
+        return cls(openmp=config.openmp, openmp_minsize=config.openmp_elemwise_minsize)
+
+
+@dataclass(frozen=True)
+class Argument:
+    slot: int
+    typenum: str
+    ndim: int
+    dims: str
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    index: int
+    comment: str
+    body: str
+    inputs: str  # C initializer of the input array list
+    n_inputs: int
+    outputs: tuple  # slots
+    out_size: int
+    frees: tuple  # slots released after the node
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    title: str
+    includes: tuple
+    functions: tuple
+    nodes: tuple
+    arguments: tuple
+    constant_slots: tuple
+    output_slots: tuple
+    n_constants: int
+    n_nodes: int
+    n_slots: int
+
+
+@dataclass(frozen=True)
+class ModuleCode:
+    """The generated source and what calling it needs."""
+
+    source: str
+    name: str  # readable, for the cache entry's directory
+    constants: tuple  # arrays, in the module's constant order
+    fallback: tuple  # indices of the nodes that run their Python perform
+
+
+def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
+    """The C++ module computing ``fgraph`` (deterministic: same graph, same bytes)."""
+    options = options or EmitOptions.from_config()
+    load_emitters()
+    slots = {v: k for k, v in enumerate(fgraph.variables)}
+    for v in slots:
+        if v.type.dtype not in TYPENUMS:
+            raise UnsupportedGraph(f"native code cannot hold {v} of dtype {v.type.dtype}")
+    inputs = set(fgraph.inputs)
+    constants = [c for c in fgraph.constants if c not in inputs]
+    builder = ModuleBuilder()
+    nodes, fallback = [], []
+    last_use = _last_uses(fgraph, slots)
+    for k, node in enumerate(fgraph.apply_nodes):
+        code = _emit_node(builder, node, options)
+        if code is None:
+            fallback.append(k)
+            code = _fallback_code(node, k)
+        ins = [f"v[{slots[i]}]" for i in node.inputs] or ["nullptr"]
+        nodes.append(
+            NodeSpec(
+                index=k,
+                comment=_describe(node, k in fallback),
+                body=code.body.rstrip("\n"),
+                inputs="{" + ", ".join(ins) + "}",
+                n_inputs=len(node.inputs),
+                outputs=tuple(slots[o] for o in node.outputs),
+                out_size=max(1, len(node.outputs)),
+                frees=tuple(sorted(s for s, last in last_use.items() if last == k)),
+            )
+        )
+    spec = ModuleSpec(
+        title=_title(fgraph),
+        includes=tuple(builder.includes),
+        functions=tuple(builder.functions),
+        nodes=tuple(nodes),
+        arguments=tuple(
+            Argument(slots[v], TYPENUMS[v.type.dtype], v.type.ndim, dims_literal(v.type.shape))
+            for v in fgraph.inputs
+        ),
+        constant_slots=tuple(slots[c] for c in constants),
+        output_slots=tuple(slots[o] for o in fgraph.outputs),
+        n_constants=len(constants),
+        n_nodes=len(fgraph.apply_nodes),
+        n_slots=max(1, len(slots)),
+    )
+    source = render("cpu/module.cpp.j2", m=spec)
+    arrays = tuple(_constant_array(c) for c in constants)
+    return ModuleCode(source, _readable_name(fgraph), arrays, tuple(fallback))
+
+
+def _emit_node(builder, node, options) -> NodeCode | None:
+    fn = find_emitter(node.op)
+    if fn is None:
+        return None
+    return fn(node, NodeContext(builder, node, options))
+
+
+def _fallback_code(node, index: int) -> NodeCode:
+    outs = node.outputs
+    dims = [dims_literal(o.type.shape)[1:-1] for o in outs if o.type.ndim]
+    body = render(
+        "cpu/fallback.cpp.j2",
+        index=index,
+        n_inputs=len(node.inputs),
+        n_outputs=len(outs),
+        typenums="{" + ", ".join(TYPENUMS[o.type.dtype] for o in outs) + "}",
+        ndims="{" + ", ".join(str(o.type.ndim) for o in outs) + "}",
+        dims="{" + (", ".join(dims) or "-1") + "}",
+    )
+    return NodeCode(body)
+
+
+def _last_uses(fgraph, slots) -> dict:
+    """slot -> index of the last node reading it, for values the module may release early
+    (not outputs)."""
+    keep = {slots[o] for o in fgraph.outputs}
+    last: dict = {}
+    for k, node in enumerate(fgraph.apply_nodes):
+        for i in node.inputs:
+            last[slots[i]] = k
+        for o in node.outputs:  # an unused output is released right away
+            last.setdefault(slots[o], k)
+    return {s: k for s, k in last.items() if s not in keep}
+
+
+def _describe(node, fallback: bool) -> str:
+    # Op names only (no variable names): the same computation gives the same source.
+    text = f"{node.op}: {len(node.inputs)} inputs -> " + ", ".join(
+        str(o.type) for o in node.outputs
+    )
+    text = text + (" [Python perform]" if fallback else "")
+    return text.replace("\n", " ").replace("\\", "/")
+
+
+def _op_name(op) -> str:
+    scalar = getattr(op, "scalar_op", None)
+    name = type(scalar if scalar is not None else op).__name__.lower()
+    return re.sub(r"[^a-z0-9]+", "", name)
+
+
+def _readable_name(fgraph) -> str:
+    names: list[str] = []
+    for node in fgraph.apply_nodes:
+        n = _op_name(node.op)
+        if n not in names:
+            names.append(n)
+    return ("_".join(names[:4]) or "identity")[:48]
+
+
+def _title(fgraph) -> str:
+    return (
+        f"{len(fgraph.inputs)} inputs, {len(fgraph.outputs)} outputs, "
+        f"{len(fgraph.apply_nodes)} nodes"
+    )
+
+
+def _constant_array(c: Constant) -> np.ndarray:
+    return np.require(np.asarray(c.data, dtype=c.type.dtype), requirements=["A", "C"])

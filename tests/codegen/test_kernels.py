@@ -1,0 +1,648 @@
+"""The C++ kernels of templates/include/symcomp (reduce.hpp, blas.hpp) against NumPy.
+
+A small shared library instantiating the kernels for several dtypes is compiled once per test
+session and called through ctypes with NumPy arrays of every layout: non-contiguous,
+negative strides, transposed, size 0 and 1, NaNs, keepdims and non-contiguous outputs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from symcomp.codegen.templates import templates_dir
+
+pytestmark = pytest.mark.cxx
+
+_CXX = shutil.which("g++") or shutil.which("clang++")
+
+# Kernel instances: (name, combiner, input C type, output C type).
+_REDUCE = [
+    ("sum", "SumOp", "float64", "float64"),
+    ("sum", "SumOp", "float32", "float32"),
+    ("sum", "SumOp", "float32", "float64"),
+    ("sum", "SumOp", "int8", "int64"),
+    ("sum", "SumOp", "int8", "int8"),
+    ("sum", "SumOp", "int32", "int64"),
+    ("sum", "SumOp", "int64", "int64"),
+    ("sum", "SumOp", "uint8", "uint64"),
+    ("sum", "SumOp", "bool", "int64"),
+    ("prod", "ProdOp", "float64", "float64"),
+    ("prod", "ProdOp", "int32", "int64"),
+    ("prod", "ProdOp", "int64", "int64"),
+    ("prod", "ProdOp", "int16", "int16"),
+    ("max", "MaxOp", "float64", "float64"),
+    ("max", "MaxOp", "float32", "float32"),
+    ("max", "MaxOp", "int32", "int32"),
+    ("max", "MaxOp", "uint8", "uint8"),
+    ("max", "MaxOp", "bool", "bool"),
+    ("min", "MinOp", "float64", "float64"),
+    ("min", "MinOp", "float32", "float32"),
+    ("min", "MinOp", "int64", "int64"),
+    ("min", "MinOp", "bool", "bool"),
+    ("all", "AllOp", "float64", "bool"),
+    ("all", "AllOp", "int32", "bool"),
+    ("all", "AllOp", "bool", "bool"),
+    ("any", "AnyOp", "float64", "bool"),
+    ("any", "AnyOp", "int32", "bool"),
+    ("any", "AnyOp", "bool", "bool"),
+]
+_ARG = ["float64", "float32", "int32", "bool", "uint8"]
+_CT = {
+    "float64": "double",
+    "float32": "float",
+    "int8": "std::int8_t",
+    "int16": "std::int16_t",
+    "int32": "std::int32_t",
+    "int64": "std::int64_t",
+    "uint8": "std::uint8_t",
+    "uint64": "std::uint64_t",
+    "bool": "bool",
+}
+
+
+def _fn(kind, inp, out):
+    return f"{kind}_{inp}_{out}"
+
+
+def _source() -> str:
+    lines = [
+        '#include "symcomp/reduce.hpp"',
+        "using symcomp::i64;",
+        "static i64 minpar = symcomp::kReduceMinParallel;",
+        'extern "C" void set_min_parallel(i64 v) { minpar = v; }',
+        "#define ARGS int nd, const i64* shape, const char* x, const i64* xs, char* out, "
+        "const i64* os, const bool* red",
+    ]
+    for name, op, inp, out in _REDUCE:
+        combiner = f"symcomp::{op}" if op in ("AllOp", "AnyOp") else f"symcomp::{op}<{_CT[out]}>"
+        lines.append(
+            f'extern "C" void {_fn(name, inp, out)}(ARGS) {{ symcomp::reduce_array<{combiner}, '
+            f"{_CT[inp]}>(nd, shape, x, xs, out, os, red, minpar); }}"
+        )
+    for inp in _ARG:
+        for name, flag in (("argmax", "true"), ("argmin", "false")):
+            lines.append(
+                f'extern "C" int {name}_{inp}(ARGS) {{ return symcomp::argreduce<{_CT[inp]}, '
+                f"{flag}>(nd, shape, x, xs, out, os, red, minpar); }}"
+            )
+    # A fused map: sum(x * y) with y broadcast through its strides, read once.
+    lines += [
+        "struct MulMap {",
+        "  static constexpr int nin = 2;",
+        "  using type = double;",
+        "  bool unit(const i64* s) const { return symcomp::unit<double, double>(s); }",
+        "  template <bool C> double get(const char* const* p, const i64* s, i64 i) const {",
+        "    return symcomp::rd<double, C>(p[0], s[0], i) * symcomp::rd<double, C>(p[1], s[1], i);",
+        "  }",
+        "};",
+        'extern "C" void sum_mul(int nd, const i64* shape, const char* x, const i64* xs, '
+        "const char* y, const i64* ys, char* out, const i64* os, const bool* red) {",
+        "  const char* in[2] = {x, y}; const i64* st[2] = {xs, ys};",
+        "  symcomp::reduce<symcomp::SumOp<double>>(MulMap{}, nd, shape, in, st, out, os, red, "
+        "minpar);",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    if _CXX is None:
+        pytest.skip("no C++ compiler")
+    d = tmp_path_factory.mktemp("kernels")
+    src, so = d / "kernels.cpp", d / "kernels.so"
+    src.write_text(_source())
+    cmd = [_CXX, "-O2", "-march=native", "-fopenmp", "-std=c++17", "-shared", "-fPIC"]
+    cmd += ["-Wall", "-Werror", "-I", str(templates_dir() / "include"), str(src), "-o", str(so)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return ctypes.CDLL(str(so))
+
+
+def _i64(values):
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def _ptr(a):
+    # data_as keeps a reference to the array, so temporaries live through the call.
+    return a.ctypes.data_as(ctypes.c_void_p)
+
+
+def _out_like(shape, dtype, strided):
+    """An output array of ``shape``, non-contiguous when ``strided``."""
+    if not strided or not shape:
+        return np.empty(shape, dtype)
+    big = np.empty(tuple(2 * n for n in shape), dtype)
+    return big[tuple(slice(None, None, 2) for _ in shape)]
+
+
+def _out_strides(x, out, axes, keepdims):
+    """Output byte strides per input dim: 0 on reduced dims."""
+    strides, j = [], 0
+    for d in range(x.ndim):
+        if d in axes:
+            strides.append(0)
+            j += keepdims
+        else:
+            strides.append(out.strides[j])
+            j += 1
+    return strides
+
+
+def _call_reduce(lib, fname, x, axes, keepdims, out_dtype, strided_out=False):
+    axes = tuple(range(x.ndim)) if axes is None else tuple(a % x.ndim for a in axes)
+    shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+    if not keepdims:
+        shape = tuple(n for d, n in enumerate(x.shape) if d not in axes)
+    out = _out_like(shape, out_dtype, strided_out)
+    red = np.array([d in axes for d in range(x.ndim)], dtype=np.bool_)
+    sh, xs = _i64(x.shape), _i64(x.strides)
+    os = _i64(_out_strides(x, out, axes, keepdims))
+    rc = getattr(lib, fname)(
+        ctypes.c_int(x.ndim), _ptr(sh), _ptr(x), _ptr(xs), _ptr(out), _ptr(os), _ptr(red)
+    )
+    return out, rc
+
+
+def _layouts(rng, shape, dtype):
+    """x of ``shape`` as C-contiguous, Fortran, reversed, strided-slice and transposed views."""
+    n = int(np.prod(shape)) if shape else 1
+    if dtype == "bool":
+        base = rng.random(n * 4) < 0.6
+    elif np.dtype(dtype).kind == "f":
+        base = rng.standard_normal(n * 4).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        base = rng.integers(max(info.min, -100), min(info.max, 100), n * 4).astype(dtype)
+    yield "c", base[:n].reshape(shape)
+    yield "f", np.asfortranarray(base[:n].reshape(shape))
+    if shape:
+        yield "neg", base[:n].reshape(shape)[..., ::-1]
+        yield "step", base[: 2 * n].reshape(shape[:-1] + (2 * shape[-1],))[..., ::2]
+        yield "T", base[:n].reshape(shape[::-1]).T
+        yield "negstep", base[: 4 * n].reshape(shape[:-1] + (4 * shape[-1],))[..., ::-4]
+
+
+_SHAPES = [(), (1,), (7,), (0,), (3, 0), (0, 4), (5, 6), (1, 9), (9, 1), (3, 4, 5), (2, 1, 3, 4)]
+
+
+def _axes_for(ndim):
+    yield None
+    for a in range(ndim):
+        yield (a,)
+    if ndim >= 2:
+        yield (0, ndim - 1)
+        yield (-1,)
+    if ndim >= 3:
+        yield (1, 2)
+
+
+def _numpy(name, x, axes, keepdims, out_dtype):
+    if name in ("sum", "prod"):
+        return getattr(np, name)(x, axis=axes, keepdims=keepdims, dtype=out_dtype)
+    return getattr(np, name)(x, axis=axes, keepdims=keepdims)
+
+
+# Every kernel serially; a few also with parallel loops forced on for tiny arrays.
+_PAR = {"sum_float64_float64", "sum_int8_int64", "max_float32_float32", "any_float64_bool"}
+_REDUCE_MODES = [(*r, 1 << 16) for r in _REDUCE] + [
+    (*r, 1) for r in _REDUCE if _fn(r[0], r[2], r[3]) in _PAR
+]
+
+
+@pytest.mark.parametrize(
+    "name,op,inp,out,minpar",
+    _REDUCE_MODES,
+    ids=[_fn(r[0], r[2], r[3]) + ("-par" if r[4] == 1 else "") for r in _REDUCE_MODES],
+)
+def test_reduce_matches_numpy(lib, name, op, inp, out, minpar):
+    lib.set_min_parallel(ctypes.c_int64(minpar))
+    rng = np.random.default_rng(0)
+    for shape in _SHAPES:
+        for layout, x in _layouts(rng, shape, inp):
+            for axes in _axes_for(len(shape)):
+                for keepdims in (False, True)[: 1 + (axes is not None and len(axes) == 1)]:
+                    ax = tuple(range(x.ndim)) if axes is None else axes
+                    empty = any(x.shape[a] == 0 for a in ax)
+                    if empty and name in ("max", "min"):
+                        continue  # NumPy raises; the emitter checks before calling
+                    want = _numpy(name, x, axes, keepdims, out)
+                    got, _ = _call_reduce(lib, _fn(name, inp, out), x, axes, keepdims, out, True)
+                    where = f"{name} {inp}->{out} shape={shape} {layout} axes={axes} kd={keepdims}"
+                    assert got.dtype == want.dtype and got.shape == want.shape, where
+                    if np.dtype(out).kind == "f":
+                        tol = 1e-5 if out == "float32" else 1e-12
+                        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=where)
+                    else:
+                        np.testing.assert_array_equal(got, want, err_msg=where)
+
+
+@pytest.mark.parametrize("fname", ["max_float64_float64", "min_float32_float32"])
+def test_max_min_propagate_nan(lib, fname):
+    dtype = fname.split("_")[1]
+    x = np.arange(60, dtype=dtype).reshape(3, 4, 5)
+    x[1, 2, 3] = np.nan
+    x[2, 0, 0] = -np.inf
+    for axes in (None, (0,), (1,), (2,), (0, 2)):
+        for layout in (x, x[:, ::-1], x.transpose(2, 0, 1)):
+            want = getattr(np, fname[:3])(layout, axis=axes)
+            got, _ = _call_reduce(lib, fname, layout, axes, False, dtype)
+            np.testing.assert_array_equal(got, want, err_msg=f"{fname} axes={axes}")
+
+
+def test_sum_is_pairwise_accurate(lib):
+    # 10^6 ones plus tiny values: a naive float32 sum stalls at 2^24; pairwise does not.
+    x = np.full(3_000_000, 1.0, dtype=np.float32)
+    got, _ = _call_reduce(lib, "sum_float32_float32", x, None, False, "float32")
+    assert got == np.float32(3_000_000) == np.sum(x)
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((1000, 3000))
+    exact = np.sum(y.astype(np.longdouble))
+    for view in (y, y.T, y[::-1]):
+        for axes in (None, (0,), (1,)):
+            got, _ = _call_reduce(lib, "sum_float64_float64", view, axes, False, "float64")
+            want = np.sum(view, axis=axes)
+            # At least as accurate as NumPy: compare both with a long-double reference.
+            ref = np.sum(view.astype(np.longdouble), axis=axes)
+            assert np.max(np.abs(got - ref)) <= max(4 * np.max(np.abs(want - ref)), 1e-12)
+    got, _ = _call_reduce(lib, "sum_float64_float64", y, None, False, "float64")
+    assert abs(got - exact) < 1e-9
+
+
+def test_integer_sum_prod_wrap(lib):
+    x = np.array([2**62, 2**62, 2**62, 3], dtype=np.int64)
+    got, _ = _call_reduce(lib, "sum_int64_int64", x, None, False, "int64")
+    assert got == np.sum(x)
+    got, _ = _call_reduce(lib, "prod_int64_int64", x, None, False, "int64")
+    assert got == np.prod(x)
+    y = np.array([300, 300, -7], dtype=np.int16)
+    got, _ = _call_reduce(lib, "prod_int16_int16", y, None, False, "int16")
+    assert got == np.prod(y, dtype=np.int16)
+
+
+@pytest.mark.parametrize("minpar", [1 << 16, 1], ids=["serial", "parallel"])
+@pytest.mark.parametrize("inp", _ARG)
+def test_argreduce_matches_numpy(lib, inp, minpar):
+    lib.set_min_parallel(ctypes.c_int64(minpar))
+    rng = np.random.default_rng(2)
+    for shape in [s for s in _SHAPES if 0 not in s]:
+        for layout, x in _layouts(rng, shape, inp):
+            if inp != "bool" and x.size:
+                x = np.asarray(x // 3 if x.dtype.kind != "f" else np.round(x)).astype(inp)  # ties
+            for axis in [None] + list(range(x.ndim)):
+                for keepdims in (False, True):
+                    for name in ("argmax", "argmin"):
+                        want = getattr(np, name)(x, axis=axis, keepdims=keepdims)
+                        axes = None if axis is None else (axis,)
+                        got, rc = _call_reduce(lib, f"{name}_{inp}", x, axes, keepdims, "int64")
+                        where = f"{name} {inp} {shape} {layout} axis={axis}"
+                        assert rc == 1, where
+                        np.testing.assert_array_equal(got, want, err_msg=where)
+
+
+def test_argreduce_nan_first_and_empty(lib):
+    x = np.array([[1.0, np.nan, 5.0, np.nan], [np.nan, 2.0, 9.0, 1.0], [3.0, 4.0, 0.5, 0.5]])
+    for name in ("argmax", "argmin"):
+        for axis in (None, 0, 1):
+            for view in (x, x[:, ::-1], x.T):
+                want = getattr(np, name)(view, axis=axis)
+                axes = None if axis is None else (axis,)
+                got, _ = _call_reduce(lib, f"{name}_float64", view, axes, False, "int64")
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} {axis}")
+    e = np.zeros((3, 0))
+    _, rc = _call_reduce(lib, "argmax_float64", e, (1,), False, "int64")
+    assert rc == 0  # empty reduction reported, nothing written out of bounds
+    _, rc = _call_reduce(lib, "argmax_float64", e.T, (1,), False, "int64")
+    assert rc == 1  # no output elements: nothing to do
+
+
+@pytest.mark.parametrize("minpar", [1 << 16, 1], ids=["serial", "parallel"])
+def test_fused_map_sum_of_product(lib, minpar):
+    lib.set_min_parallel(ctypes.c_int64(minpar))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 30))
+    y = rng.standard_normal(30)
+    yb = np.broadcast_to(y, x.shape)
+    for xv, yv in ((x, yb), (x[::-1], yb), (x.T, yb.T)):
+        for axes in (None, (0,), (1,)):
+            want = np.sum(xv * yv, axis=axes)
+            shape = tuple(n for d, n in enumerate(xv.shape) if axes is not None and d not in axes)
+            out = np.empty(shape)
+            red = np.array([axes is None or d in axes for d in range(2)], dtype=np.bool_)
+            os = _i64(_out_strides(xv, out, tuple(range(2)) if axes is None else axes, False))
+            lib.sum_mul(
+                ctypes.c_int(2),
+                _ptr(_i64(xv.shape)),
+                _ptr(xv),
+                _ptr(_i64(xv.strides)),
+                _ptr(yv),
+                _ptr(_i64(yv.strides)),
+                _ptr(out),
+                _ptr(os),
+                _ptr(red),
+            )
+            np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+def test_large_parallel_sum_deterministic(lib):
+    lib.set_min_parallel(ctypes.c_int64(1 << 16))
+    x = np.random.default_rng(4).standard_normal(2_000_003)
+    a, _ = _call_reduce(lib, "sum_float64_float64", x, None, False, "float64")
+    b, _ = _call_reduce(lib, "sum_float64_float64", x, None, False, "float64")
+    assert a == b
+    np.testing.assert_allclose(a, np.sum(x), rtol=1e-12)
+    m = x[:2_000_000].reshape(1000, 2000)
+    for axes in ((0,), (1,)):
+        got, _ = _call_reduce(lib, "sum_float64_float64", m, axes, False, "float64")
+        np.testing.assert_allclose(got, np.sum(m, axis=axes), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# blas.hpp
+
+_BLAS_TYPES = {
+    "float64": "double",
+    "float32": "float",
+    "int64": "std::int64_t",
+    "int32": "std::int32_t",
+    "int8": "std::int8_t",
+    "bool": "bool",
+}
+
+
+def _blas_source() -> str:
+    lines = [
+        '#include "symcomp/blas.hpp"',
+        "using symcomp::blas::i64;",
+        "static const symcomp::blas::Api* api = nullptr;",
+        'extern "C" int init(const char* path) { api = symcomp::blas::load(path); '
+        "return api != nullptr; }",
+    ]
+    for dt, ct in _BLAS_TYPES.items():
+        lines += [
+            f'extern "C" int gemm_{dt}(i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, '
+            f"const char* B, i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1) {{ return "
+            f"symcomp::blas::gemm<{ct}>(api, m, n, k, A, as0, as1, B, bs0, bs1, C, cs0, cs1); }}",
+            f'extern "C" int dot_{dt}(i64 n, const char* x, i64 xs, const char* y, i64 ys, '
+            f"char* r) {{ return symcomp::blas::dot<{ct}>(api, n, x, xs, y, ys, "
+            f"reinterpret_cast<{ct}*>(r)); }}",
+            f'extern "C" int matmul_{dt}(int nb, const i64* bshape, const i64* abs, '
+            f"const i64* bbs, const i64* cbs, i64 m, i64 n, i64 k, const char* A, i64 as0, "
+            f"i64 as1, const char* B, i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1) {{ return "
+            f"symcomp::blas::matmul<{ct}>(api, nb, bshape, abs, bbs, cbs, m, n, k, A, as0, as1, "
+            f"B, bs0, bs1, C, cs0, cs1); }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _compile(tmp_path_factory, name, source, extra=()):
+    d = tmp_path_factory.mktemp(name)
+    src, so = d / f"{name}.cpp", d / f"{name}.so"
+    src.write_text(source)
+    cmd = [_CXX, "-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-Wall", "-Werror"]
+    cmd += ["-I", str(templates_dir() / "include"), str(src), *extra, "-o", str(so)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return ctypes.CDLL(str(so))
+
+
+@pytest.fixture(scope="module")
+def blas(tmp_path_factory):
+    from symcomp.codegen.blas import blas_info
+
+    info = blas_info()
+    if _CXX is None or not info["available"]:
+        pytest.skip("needs a C++ compiler and scipy-openblas32")
+    lib = _compile(tmp_path_factory, "blas", _blas_source(), ["-ldl"])
+    assert lib.init(info["library_path"].encode()) == 1
+    return lib
+
+
+def _mat_views(rng, m, n, dtype):
+    """(m, n) matrices in several layouts: C, Fortran, reversed rows/cols, strided,
+    broadcast (zero stride) and a row/column of a bigger matrix."""
+    size = (2 * max(m, n) + 1,) * 2
+    if dtype == "bool":
+        base = rng.random(size) < 0.5
+    elif np.dtype(dtype).kind == "f":
+        base = rng.standard_normal(size).astype(dtype)
+    else:
+        base = rng.integers(-50, 50, size).astype(dtype)
+    yield "c", np.ascontiguousarray(base[:m, :n])
+    yield "f", np.asfortranarray(base[:m, :n])
+    yield "rev", base[:m, :n][::-1, ::-1]
+    yield "step", base[: 2 * m : 2, : 2 * n : 2]
+    yield "bcast", np.broadcast_to(base[:1, :n], (m, n))
+    yield "T", np.ascontiguousarray(base[:n, :m]).T
+
+
+def _gemm(lib, x, y, out):
+    m, k = x.shape
+    n = y.shape[1]
+    args = [ctypes.c_int64(v) for v in (m, n, k)]
+    args += [_ptr(x), *map(ctypes.c_int64, x.strides), _ptr(y), *map(ctypes.c_int64, y.strides)]
+    args += [_ptr(out), *map(ctypes.c_int64, out.strides)]
+    return getattr(lib, f"gemm_{x.dtype.name}")(*args)
+
+
+@pytest.mark.parametrize("dtype", list(_BLAS_TYPES))
+def test_gemm_matches_numpy(blas, dtype):
+    rng = np.random.default_rng(5)
+    for m, k, n in [
+        (3, 4, 5),
+        (1, 4, 5),
+        (3, 4, 1),
+        (1, 1, 1),
+        (0, 3, 2),
+        (2, 0, 3),
+        (3, 2, 0),
+        (17, 33, 9),
+    ]:
+        for lx, x in _mat_views(rng, m, k, dtype):
+            for ly, y in _mat_views(rng, k, n, dtype):
+                want = np.dot(x, y)
+                for lo in ("c", "f", "step"):
+                    out = np.full(want.shape, 7, dtype) if lo == "c" else None
+                    if lo == "f":
+                        out = np.asfortranarray(np.full(want.shape, 7, dtype))
+                    elif lo == "step":
+                        out = _out_like(want.shape, dtype, True)
+                        out[...] = 7
+                    assert _gemm(blas, x, y, out) == 0
+                    where = f"{dtype} {m}x{k}x{n} {lx} {ly} out={lo}"
+                    if np.dtype(dtype).kind == "f":
+                        tol = 1e-4 if dtype == "float32" else 1e-12
+                        np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=where)
+                    else:
+                        np.testing.assert_array_equal(out, want, err_msg=where)
+
+
+def test_integer_gemm_wraps(blas):
+    x = np.full((2, 3), 2**62, dtype=np.int64)
+    y = np.full((3, 2), 3, dtype=np.int64)
+    out = np.empty((2, 2), np.int64)
+    assert _gemm(blas, x, y, out) == 0
+    np.testing.assert_array_equal(out, np.dot(x, y))
+    x8 = np.full((2, 40), 100, dtype=np.int8)
+    out8 = np.empty((2, 2), np.int8)
+    assert _gemm(blas, x8, x8.T, out8) == 0
+    np.testing.assert_array_equal(out8, np.dot(x8, x8.T))
+
+
+@pytest.mark.parametrize("dtype", list(_BLAS_TYPES))
+def test_dot_matches_numpy(blas, dtype):
+    rng = np.random.default_rng(6)
+    for n in (0, 1, 2, 7, 1000):
+        for _, xm in _mat_views(rng, 1, n, dtype):
+            for _, ym in _mat_views(rng, n, 1, dtype):
+                x, y = xm[0], ym[:, 0]
+                r = np.zeros(1, dtype)
+                fn = getattr(blas, f"dot_{dtype}")
+                args = [
+                    _ptr(x),
+                    ctypes.c_int64(x.strides[0]),
+                    _ptr(y),
+                    ctypes.c_int64(y.strides[0]),
+                ]
+                assert fn(ctypes.c_int64(n), *args, _ptr(r)) == 0
+                want = np.dot(x, y)
+                if np.dtype(dtype).kind == "f":
+                    np.testing.assert_allclose(r[0], want, rtol=1e-5, atol=1e-5)
+                else:
+                    assert r[0] == want
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32"])
+def test_batched_matmul(blas, dtype):
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((4, 1, 3, 5)).astype(dtype)
+    b = rng.standard_normal((3, 5, 2)).astype(dtype)[::-1]
+    want = np.matmul(a, b)
+    out = np.empty(want.shape, dtype)
+    ab = np.broadcast_to(a, (4, 3, 3, 5))
+    bb = np.broadcast_to(b, (4, 3, 5, 2))
+    fn = getattr(blas, f"matmul_{dtype}")
+    rc = fn(
+        ctypes.c_int(2),
+        _ptr(_i64((4, 3))),
+        _ptr(_i64(ab.strides[:2])),
+        _ptr(_i64(bb.strides[:2])),
+        _ptr(_i64(out.strides[:2])),
+        *map(ctypes.c_int64, (3, 2, 5)),
+        _ptr(a),
+        *map(ctypes.c_int64, a.strides[2:]),
+        _ptr(b),
+        *map(ctypes.c_int64, b.strides[1:]),
+        _ptr(out),
+        *map(ctypes.c_int64, out.strides[2:]),
+    )
+    assert rc == 0
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+
+
+def test_blas_linked_mode(tmp_path_factory):
+    """The link flags of blas_info() build a module that finds the library at load time."""
+    from symcomp.codegen.blas import blas_info
+
+    info = blas_info()
+    if _CXX is None or not info["available"]:
+        pytest.skip("needs a C++ compiler and scipy-openblas32")
+    src = (
+        '#include "symcomp/blas.hpp"\n'
+        'extern "C" double dot3(const double* x) { double r; symcomp::blas::dot<double>('
+        "symcomp::blas::load(), 3, reinterpret_cast<const char*>(x), 8, "
+        "reinterpret_cast<const char*>(x), 8, &r); return r; }\n"
+    )
+    lib = _compile(tmp_path_factory, "linked", src, [*info["compile_flags"], *info["link_flags"]])
+    lib.dot3.restype = ctypes.c_double
+    x = np.array([1.0, 2.0, 3.0])
+    assert lib.dot3(_ptr(x)) == 14.0
+    assert "OpenBLAS" in info["description"]
+
+
+# ---------------------------------------------------------------------------------------
+# The node emitters (symcomp/codegen/cpu/reduce.py and blas.py) inside compiled functions.
+
+
+def _native_vs_py(inputs, output, arrays, rtol=1e-6):
+    import symcomp as sc
+
+    f = sc.function(inputs, output, mode="native")
+    g = sc.function(inputs, output, mode="py")
+    got, want = f(*arrays), g(*arrays)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+    return f
+
+
+def test_reduce_emitters_native():
+    import symcomp.tensor as st
+
+    if _CXX is None:
+        pytest.skip("no C++ compiler")
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((4, 5, 6))
+    views = (a, a[::-1, :, ::2], a.transpose(2, 0, 1))
+    x = st.tensor("float64", shape=(None, None, None))
+    for build in (
+        lambda: st.sum(x, axis=(0, 2)),
+        lambda: st.prod(x, axis=1, keepdims=True),
+        lambda: st.max(x, axis=-1),
+        lambda: st.min(x),
+        lambda: st.all(x > -1, axis=0),
+        lambda: st.any(x > 2, axis=(1, 2), keepdims=True),
+        lambda: st.argmax(x, axis=1),
+        lambda: st.argmin(x, keepdims=True),
+        lambda: st.sum(st.cast(x * 10, "int8"), axis=1),
+    ):
+        out = build()
+        f = None
+        for v in views:
+            f = _native_vs_py([x], out, [v])
+        assert "symcomp/reduce.hpp" in f.source and "Python perform" not in f.source
+    empty = np.zeros((0, 3, 2))
+    f = _native_vs_py([x], st.sum(x, axis=0), [empty])
+    with pytest.raises(ValueError, match="zero-size"):
+        import symcomp as sc
+
+        sc.function([x], st.max(x, axis=0), mode="native")(empty)
+    with pytest.raises(ValueError, match="empty sequence"):
+        sc.function([x], st.argmax(x, axis=0), mode="native")(empty)
+
+
+def test_matmul_emitters_native():
+    import symcomp as sc
+    import symcomp.tensor as st
+    from symcomp.codegen.blas import blas_info
+
+    if _CXX is None or not blas_info()["available"]:
+        pytest.skip("needs a C++ compiler and scipy-openblas32")
+    rng = np.random.default_rng(9)
+    shapes = [
+        ((3, 4), (4, 5)),
+        ((4,), (4, 5)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((2, 3, 4), (4, 5)),
+        ((2, 1, 3, 4), (3, 4, 2)),
+        ((0, 4), (4, 3)),
+        ((3, 0), (0, 2)),
+    ]
+    for dtype in ("float64", "float32", "int32"):
+        for sa, sb in shapes:
+            x = st.tensor(dtype, shape=(None,) * len(sa))
+            y = st.tensor(dtype, shape=(None,) * len(sb))
+            a = (rng.standard_normal(sa) * 4).astype(dtype)
+            b = (rng.standard_normal(sb) * 4).astype(dtype)
+            f = _native_vs_py([x, y], st.matmul(x, y), [a, b], rtol=1e-4)
+            assert "Python perform" not in f.source
+            if len(sa) == 2 and len(sb) == 2:
+                np.testing.assert_allclose(f(np.asfortranarray(a), b[::-1][::-1]), a @ b, rtol=1e-4)
+    x, y = st.dmatrix("x"), st.dmatrix("y")
+    with pytest.raises(ValueError, match="not aligned"):
+        sc.function([x, y], x @ y, mode="native")(np.ones((2, 3)), np.ones((4, 2)))
