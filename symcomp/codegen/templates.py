@@ -50,9 +50,27 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if directory.stat().st_mode & 0o022:
             return None  # writable by others: never load code from there
-        return jinja2.FileSystemBytecodeCache(str(directory))
+        return _BytecodeCache(str(directory))
     except OSError:
         return None
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """A bytecode cache that never fails a render: the cache directory may be cleared or
+    pruned by another process at any time, and then the template is simply recompiled."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def render(name: str, **context: Any) -> str:

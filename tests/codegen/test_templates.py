@@ -150,3 +150,18 @@ def test_wheel_ships_templates(tmp_path):
     assert Path(where).name == "templates"
     assert 'extern "C" void f(double* out0, std::int64_t n)' in source
     assert "out0[i] = 1.0;" in source
+
+
+def test_bytecode_cache_never_fails_a_render(tmp_path):
+    import jinja2
+
+    from symcomp.codegen.templates import _BytecodeCache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for directory in (tmp_path / "gone", blocker / "jinja"):  # removed, or impossible
+        env = jinja2.Environment(
+            loader=jinja2.DictLoader({"t": "{{ x }}"}), bytecode_cache=_BytecodeCache(str(directory))
+        )
+        assert env.get_template("t").render(x=1) == "1"
+    assert any((tmp_path / "gone").iterdir())  # recreated and used
