@@ -8,15 +8,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcomp.scalar.base import EmitContext, ScalarOp
+from symcomp.scalar.base import EmitContext, ScalarOp, tensor_module
 from symcomp.scalar.emit import arg, kind, lam, unsigned_ctype
 from symcomp.tensor.dtypes import is_discrete
 
-
-def _t():
-    import symcomp.tensor as st
-
-    return st
+_t = tensor_module
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,14 @@ class ScalarOp:
         raise NotImplementedError(f"{self} has no C++ expression")
 
 
+def tensor_module():
+    """``symcomp.tensor``, imported lazily: scalar ops build their gradients from tensor
+    functions, and symcomp.tensor imports the scalar ops."""
+    import symcomp.tensor as st
+
+    return st
+
+
 @lru_cache(maxsize=8192)
 def _probe_dtype(op: ScalarOp, dtypes: tuple) -> str:
     """NumPy's output dtype of ``op.reference`` for inputs of ``dtypes``."""

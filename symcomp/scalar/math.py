@@ -18,14 +18,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcomp.scalar.base import ScalarOp
+from symcomp.scalar.base import ScalarOp, tensor_module
 from symcomp.scalar.emit import arg, kind, lam, unsigned_ctype
 
-
-def _t():
-    import symcomp.tensor as st
-
-    return st
+_t = tensor_module
 
 
 # -- division, modulo, power -------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from symcomp.scalar.base import ScalarOp
+from symcomp.scalar.base import ScalarOp, tensor_module
 from symcomp.scalar.emit import arg, lam
 from symcomp.tensor.dtypes import float_of, upcast
 
@@ -48,10 +48,7 @@ def _special_or(name: str, fallback):
     return call
 
 
-def _t():
-    import symcomp.tensor as st
-
-    return st
+_t = tensor_module
 
 
 @dataclass(frozen=True)

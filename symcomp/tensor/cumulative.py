@@ -31,15 +31,11 @@ class CumOp(Op):
     function = None
 
     def make_node(self, x):
-        from symcomp.tensor.reduction import sum_dtype
+        from symcomp.tensor.reduction import check_axis, sum_dtype
 
         x = as_tensor_variable(x)
         name = type(self).__name__
-        if self.axis is not None and not 0 <= self.axis < x.ndim:
-            raise ValueError(
-                f"{name}: axis {self.axis} out of range for {x} of type {x.type}"
-                f"{where(user_source())}"
-            )
+        check_axis(name, self.axis, x)
         dtype = sum_dtype(x.dtype) if self.dtype is None else normalize_dtype(self.dtype)
         return Apply.make(self, [x], [TensorType(dtype, self._shape(x.type.shape))])
 

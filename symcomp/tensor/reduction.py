@@ -81,6 +81,14 @@ def normalize_axes(axis, ndim: int, opname: str) -> tuple:
 
 
 @lru_cache(maxsize=64)
+def check_axis(opname: str, axis: int | None, x) -> None:
+    """ValueError (naming the op and the user's line) when ``axis`` is not a dim of x."""
+    if axis is not None and not 0 <= axis < x.ndim:
+        raise ValueError(
+            f"{opname}: axis {axis} out of range for {x} of type {x.type}{where(user_source())}"
+        )
+
+
 def sum_dtype(dtype: str) -> str:
     """NumPy's default accumulation/output dtype of sum/prod/cumsum: small ints and bool
     widen to the platform integer (int64 here), floats keep their dtype."""
@@ -298,11 +306,7 @@ class _ArgReduce(Op):
     def make_node(self, x):
         x = as_tensor_variable(x)
         name = type(self).__name__
-        if self.axis is not None and not 0 <= self.axis < x.ndim:
-            raise ValueError(
-                f"{name}: axis {self.axis} out of range for {x} of type {x.type}"
-                f"{where(user_source())}"
-            )
+        check_axis(name, self.axis, x)
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
         if builtins.any(x.type.shape[a] == 0 for a in axes):
             raise ValueError(
