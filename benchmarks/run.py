@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import symcomp as sc  # noqa: E402
 import symcomp.tensor as st  # noqa: E402
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W8")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8")
 ROWS: list[dict] = []
 NOTES: list[str] = []
 
@@ -334,6 +334,65 @@ def w6():
     record("W6", "compile W5 step: again, same process", f"symcomp[{mode}]", warm["again"])
 
 
+# --- W7 -----------------------------------------------------------------------------
+
+
+def rnn_data(steps, hidden=128, n_in=64, seed=7):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((hidden, hidden)) * 0.1,
+        rng.standard_normal((hidden, n_in)) * 0.1,
+        rng.standard_normal(hidden) * 0.1,
+        rng.standard_normal((steps, n_in)),
+        np.zeros(hidden),
+    )
+
+
+def numpy_rnn(W, U, b, x, h0):
+    hs = np.empty((x.shape[0], h0.shape[0]))
+    h = h0
+    for t in range(x.shape[0]):
+        h = hs[t] = np.tanh(W @ h + U @ x[t] + b)
+    return hs
+
+
+def numpy_rnn_grad(W, U, b, x, h0):
+    """Forward, then backprop through time of sum(hs): (cost, dW, dU, db, dh0)."""
+    hs = numpy_rnn(W, U, b, x, h0)
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
+    dh = np.zeros_like(h0)
+    for t in range(x.shape[0] - 1, -1, -1):
+        da = (1.0 + dh) * (1.0 - hs[t] ** 2)
+        dW += np.outer(da, hs[t - 1] if t else h0)
+        dU += np.outer(da, x[t])
+        db += da
+        dh = W.T @ da
+    return hs.sum(), dW, dU, db, dh
+
+
+def w7(steps, repeat):
+    """RNN h_t = tanh(W h_{t-1} + U x_t + b) by scan: forward, and forward + gradient."""
+    args = rnn_data(steps)
+    W, U, x = st.dmatrix("W"), st.dmatrix("U"), st.dmatrix("x")
+    b, h0 = st.dvector("b"), st.dvector("h0")
+    hs, _ = sc.scan(
+        lambda xt, h, W, U, b: st.tanh(W @ h + U @ xt + b),
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=[W, U, b],
+    )
+    cost = hs.sum()
+    fwd, mode = compile_fn([W, U, b, x, h0], hs)
+    full, _ = compile_fn([W, U, b, x, h0], [cost, *sc.grad(cost, [W, U, b, h0])])
+    checked(fwd, args, numpy_rnn(*args), 1e-10)
+    checked(full, args, numpy_rnn_grad(*args)[0], 1e-10)
+    case = f"rnn 128/64 x{steps} float64"
+    record("W7", f"{case} forward", "numpy", bench(lambda: numpy_rnn(*args), repeat))
+    record("W7", f"{case} forward", f"symcomp[{mode}]", bench(lambda: fwd(*args), repeat))
+    record("W7", f"{case} fwd+grad", "numpy", bench(lambda: numpy_rnn_grad(*args), repeat))
+    record("W7", f"{case} fwd+grad", f"symcomp[{mode}]", bench(lambda: full(*args), repeat))
+
+
 # --- W8 -----------------------------------------------------------------------------
 
 
@@ -434,6 +493,8 @@ def main(argv=None) -> int:
         w5(128, 5 if q else 50)
     if "W6" in only:
         w6()
+    if "W7" in only:
+        w7(100 if q else 1000, 5 if q else 30)
     if "W8" in only:
         w8(gemm_side, 3 if q else 7)
     print_table(stream)

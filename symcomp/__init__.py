@@ -8,10 +8,12 @@ __version__ = "0.1.0"
 from symcomp import (
     gradient,
     printing,
+    random,
     tensor,
 )
 from symcomp.compile import Function, In, Out, function, shared
 from symcomp.config import change_flags, config
+from symcomp.control import ifelse, scan
 from symcomp.gradient import (
     Lop,
     Rop,
@@ -40,8 +42,10 @@ __all__ = [
     "grad",
     "gradient",
     "hessian",
+    "ifelse",
     "jacobian",
     "printing",
+    "scan",
     "shared",
     "stop_gradient",
     "tensor",

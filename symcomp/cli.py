@@ -70,10 +70,25 @@ def _version_line(path: str) -> str:
     return (release or lines or ["unknown"])[0]
 
 
+def _nvcc_archs(nvcc: dict[str, str] | None) -> list[str]:
+    """The GPU architectures ``nvcc`` compiles for (``sm_80``, ...), from --list-gpu-arch."""
+    if not nvcc:
+        return []
+    try:
+        result = subprocess.run(
+            [nvcc["path"], "--list-gpu-arch"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    numbers = [a.removeprefix("compute_") for a in result.stdout.split() if "_" in a]
+    return [f"sm_{n}" for n in sorted(numbers, key=lambda n: (len(n), n))]
+
+
 def collect_info() -> dict[str, Any]:
     """Everything ``symcomp info`` reports, as plain JSON-able data."""
     import numpy
 
+    nvcc = _tool(config.nvcc, ["nvcc"])
     return {
         "symcomp": version(),
         "python": platform.python_version(),
@@ -81,7 +96,8 @@ def collect_info() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "cxx": _tool(config.cxx, ["g++", "clang++"]),
-        "nvcc": _tool(config.nvcc, ["nvcc"]),
+        "nvcc": nvcc,
+        "nvcc_archs": _nvcc_archs(nvcc),
         "cache_dir": config.cache_dir,
         **native_info(),  # the compiler symcomp uses (cxx), OpenMP, BLAS, pycuda, GPUs, cache
         "flags": config.as_dict(),
@@ -103,6 +119,8 @@ def _run_info(args: argparse.Namespace) -> int:
         tool = info[key]
         found = f"{tool['path']}  ({tool['version']})" if tool else "not found"
         print(f"{key + ':':<19}{found}")
+    if info["nvcc"]:
+        print(f"{'nvcc archs:':<19}{', '.join(info['nvcc_archs']) or 'unknown'}")
     _print_native_info(info)
     print("flags:")
     width = max(map(len, FLAGS))

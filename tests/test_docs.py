@@ -18,11 +18,23 @@ def _blocks(path):
 @pytest.mark.parametrize("path", [f for f in FILES if _blocks(f)], ids=lambda p: p.name)
 def test_python_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    from symcomp.config import config
+
+    saved = dict(config._values)  # a document may set flags (README sets floatX): undo after
+    try:
+        _run_blocks(path)
+    finally:
+        config._values.clear()
+        config._values.update(saved)
+
+
+def _run_blocks(path):
     namespace: dict = {"__name__": "__docs__"}
     for k, block in enumerate(_blocks(path)):
         if ">>> " in block:  # doctest-style: run the statements, outputs are illustrations
-            block = "\n".join(line[4:] for line in block.splitlines()
-                              if line.startswith((">>> ", "... ")))
+            block = "\n".join(
+                line[4:] for line in block.splitlines() if line.startswith((">>> ", "... "))
+            )
         if "graph_image(" in block and shutil.which("dot") is None:
             continue  # needs Graphviz's dot program, which this machine lacks
         try:

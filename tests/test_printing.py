@@ -9,11 +9,11 @@ import pytest
 
 import symcomp
 import symcomp.tensor as st
-from symcomp.optimize.mode import Mode
 from symcomp import printing
 from symcomp.graph.apply import Apply
 from symcomp.graph.fgraph import FunctionGraph
 from symcomp.graph.op import Op
+from symcomp.optimize.mode import Mode
 from symcomp.printing import debugprint, graph_image, pprint, to_dot
 
 MAT = "<Tensor(float64, shape=(?, ?))>"

@@ -92,6 +92,7 @@ class Entry:
 
 _lock = threading.RLock()
 _memo: dict[str, tuple[ModuleType, Entry]] = {}
+_key_memo: dict[str, tuple[ModuleType, Entry]] = {}  # the same modules, by their cache key
 _pickled_memo: dict[str, Any] = {}
 _counts = {"memory_hits": 0, "disk_hits": 0, "compiles": 0}
 _warned: set[str] = set()
@@ -106,6 +107,7 @@ def clear_memory() -> None:
     """Forget the in-process memo (loaded modules stay loaded)."""
     with _lock:
         _memo.clear()
+        _key_memo.clear()
         _pickled_memo.clear()
 
 
@@ -132,6 +134,18 @@ def _headers_hash() -> str:
     for path in sorted(include.rglob("*")) if include.is_dir() else []:
         if path.is_file():
             digest.update(str(path.relative_to(include)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def templates_hash() -> str:
+    """A digest of every template and header generated code is made from: a record that
+    stands for generated source (see ``find_module``) must change when any of them does."""
+    digest = hashlib.sha256()
+    root = symcomp_include_dir().parent
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -273,6 +287,26 @@ def get_module(
             source, name, key, compiler, extra_objects, link_flags, description
         )
         _memo[memo_key] = found
+        _key_memo[key] = found
+        return found
+
+
+def find_module(key: str, name: str) -> tuple[ModuleType, Entry] | None:
+    """The module whose cache key is ``key`` (entry named after ``name``) and its entry, when
+    this process or the cache already has it; else None. Never compiles and never warns: a
+    caller that gets None builds the module with ``get_module`` (which reports a broken
+    entry and rebuilds it)."""
+    with _lock:
+        found = _key_memo.get(key)
+        if found is not None:
+            _counts["memory_hits"] += 1
+            return found
+        store = open_store()
+        if store is None:
+            return None
+        found, _ = _load_entry(store, _dirname(name, key), key, warn=False)
+        if found is not None:
+            _key_memo[key] = found
         return found
 
 
@@ -335,7 +369,7 @@ def _load_entry(store: Store, dirname: str, key: str, warn: bool = True):
             )
         return None, str(exc)
     _counts["disk_hits"] += 1
-    store.add_stats(hits=1)
+    store.add_stats(hits=1, defer=True)
     store.touch(path, meta)
     return found, None
 
@@ -416,7 +450,23 @@ def get_pickled(
             obj = build_fn()
             _write_pickled(store, path, obj)
         else:
-            store.add_stats(pickled_hits=1)
+            store.add_stats(pickled_hits=1, defer=True)
+        _pickled_memo[key] = obj
+        return obj
+
+
+def find_pickled(key_parts: Sequence[str | bytes], name: str = "object") -> Any:
+    """The object ``put_pickled`` stored under ``key_parts``, or None."""
+    store = open_store()
+    with _lock:
+        if store is None:
+            return _pickled_memo.get(_digest(["pickled", name, *key_parts]))
+        key, path = _pickled_path(store, name, key_parts)
+        if key in _pickled_memo:
+            return _pickled_memo[key]
+        obj = _read_pickled(store, path)
+        if obj is _MISSING:
+            return None
         _pickled_memo[key] = obj
         return obj
 

@@ -15,6 +15,7 @@ others: loading a shared object from a directory others can write runs their cod
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import hashlib
@@ -28,9 +29,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import filelock
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = [
     "CacheSecurityError",
@@ -43,12 +45,32 @@ __all__ = [
 
 log = logging.getLogger("symcomp.cache")
 
+
+def _filelock():
+    """The filelock package, imported when a lock is first needed (a process that only loads
+    cached modules never takes one, and the import costs tens of milliseconds)."""
+    import filelock
+
+    return filelock
+
+
+# Stats increments of cache hits not yet written, per cache root: written at exit (or with the
+# next compile's stats), so a cache hit costs no lock and no write.
+_pending_stats: dict[str, dict[str, float]] = {}
+_flush_registered: list = []
+
 META, SOURCE, MODULE = "meta.json", "source.cpp", "module.so"
 _SPECIAL = {"pickled", "locks", "tmp", "failed"}
 
 
 class CacheSecurityError(PermissionError):
     """The cache directory or an entry is not private to the user; the message says the fix."""
+
+
+def _flush_stats() -> None:
+    for root, pending in list(_pending_stats.items()):
+        if pending and Path(root).is_dir():
+            Store(Path(root), writable=True).add_stats()
 
 
 def check_private(path: Path, what: str = "cache directory") -> None:
@@ -279,13 +301,14 @@ class Store:
     def lock(self, dirname: str, timeout: float) -> filelock.BaseFileLock:
         """The compile lock of one key. It is an OS lock (flock), released when its holder
         exits or is killed, so a crashed compile never blocks the next process for long."""
-        return filelock.FileLock(str(self.root / "locks" / f"{dirname}.lock"), timeout=timeout)
+        return _filelock().FileLock(str(self.root / "locks" / f"{dirname}.lock"), timeout=timeout)
 
     @contextlib.contextmanager
     def holding(self, dirname: str, timeout: float) -> Iterator[None]:
         """Hold the compile lock of ``dirname``, logging who we wait for."""
         lock = self.lock(dirname, timeout)
         owner = self.root / "locks" / f"{dirname}.owner"
+        filelock = _filelock()
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
@@ -310,6 +333,7 @@ class Store:
     def unlock(self, stale_after: float) -> list[str]:
         """Remove lock files nobody holds and abandoned builds; return what was removed."""
         removed = []
+        filelock = _filelock()
         for path in sorted((self.root / "locks").glob("*.lock")):
             lock = filelock.FileLock(str(path), timeout=0)
             try:
@@ -341,21 +365,40 @@ class Store:
     # --- stats --------------------------------------------------------------------------
 
     def read_stats(self) -> dict[str, float]:
+        """The counters in stats.json plus this process's increments not yet written."""
         try:
             stats = json.loads((self.root / "stats.json").read_bytes())
-            return stats if isinstance(stats, dict) else {}
+            stats = stats if isinstance(stats, dict) else {}
         except (OSError, ValueError):
-            return {}
+            stats = {}
+        for name, value in _pending_stats.get(str(self.root), {}).items():
+            stats[name] = stats.get(name, 0) + value
+        return stats
 
-    def add_stats(self, **increments: float) -> None:
-        """Add to the counters in stats.json; never fails the caller (stats are advisory)."""
+    def add_stats(self, defer: bool = False, **increments: float) -> None:
+        """Add to the counters in stats.json; never fails the caller (stats are advisory).
+        ``defer``: keep them in memory until the next write or the process's exit (for cache
+        hits, which should cost no lock and no write)."""
         if not self.writable:
             return
+        pending = _pending_stats.setdefault(str(self.root), {})
+        if defer:
+            if not _flush_registered:
+                _flush_registered.append(atexit.register(_flush_stats))
+            for name, value in increments.items():
+                pending[name] = pending.get(name, 0) + value
+            return
+        filelock = _filelock()
         try:
             with filelock.FileLock(str(self.root / "locks" / "stats.lock"), timeout=5):
-                stats = self.read_stats()
-                for name, value in increments.items():
+                try:
+                    stats = json.loads((self.root / "stats.json").read_bytes())
+                    stats = stats if isinstance(stats, dict) else {}
+                except (OSError, ValueError):
+                    stats = {}
+                for name, value in [*pending.items(), *increments.items()]:
                     stats[name] = stats.get(name, 0) + value
+                pending.clear()
                 write_atomic(self.root / "stats.json", json.dumps(stats, sort_keys=True).encode())
         except (OSError, filelock.Timeout) as exc:
             log.debug("could not update cache stats: %s", exc)

@@ -18,6 +18,8 @@ class Dialect:
     kernel_qualifier: str
     index_type: str
     device_function: str
+    # The pointer qualifier promising no aliasing (spelled differently by g++ and nvcc).
+    restrict: str = "__restrict"
 
     def math(self, name: str, dtype: str) -> str:
         """The math function ``name`` for ``dtype`` (``std::exp`` / ``expf``)."""
@@ -38,4 +40,5 @@ CUDA = Dialect(
     kernel_qualifier='extern "C" __global__',
     index_type="long long",
     device_function="__device__",
+    restrict="__restrict__",
 )

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from symcomp.compile.io import In, Out
-from symcomp.compile.profiling import ProfileStats
-from symcomp.compile.native import make_runner
-from symcomp.optimize.mode import Mode
-from symcomp.optimize.inplace import plan_inplace, planning_enabled
-from symcomp.optimize.pipeline import rewrite
 from symcomp.compile.graphcache import cached_rewrite
-from symcomp.compile.sharedvalue import SharedVariable
+from symcomp.compile.io import In, Out
+from symcomp.compile.native import make_runner
+from symcomp.compile.profiling import ProfileStats
+from symcomp.compile.sharedvalue import SharedVariable, default_updates
 from symcomp.graph.basic import ancestors, clone_replace
 from symcomp.graph.fgraph import FunctionGraph
 from symcomp.graph.sourceinfo import user_source
 from symcomp.graph.variable import Constant, Variable
+from symcomp.optimize.inplace import plan_inplace, planning_enabled
+from symcomp.optimize.mode import Mode
+from symcomp.optimize.pipeline import rewrite
 from symcomp.tensor.basic import as_tensor_variable
 
 MODES = ("native", "py", "debug")
@@ -84,6 +85,10 @@ def function(
     _check_distinct([i.variable for i in ins])
     outs, out_keys, single = _normalize_outputs(outputs)
     upd = _normalize_updates(updates)
+    # Shared variables with a default_update (random states) advance unless updated explicitly.
+    upd += _normalize_updates(
+        default_updates([o.variable for o in outs] + [n for _, n in upd], [v for v, _ in upd])
+    )
     graph_outputs = [o.variable for o in outs] + [new for _, new in upd]
     if givens:
         pairs = list(givens.items()) if isinstance(givens, Mapping) else list(givens)
@@ -109,6 +114,7 @@ def function(
         )
     maker = FunctionMaker(fgraph, ins + implicit, outs, len(upd), mode, profile)
     maker.rewrite_report = report
+    maker.plan_key = _plan_key(report, ins, upd, graph_inputs, planning_enabled(resolved))
     fn = Function(
         maker,
         n_explicit=len(ins),
@@ -120,6 +126,18 @@ def function(
     )
     fn.trust_input = trust_input
     return fn
+
+
+def _plan_key(report, ins, upd, graph_inputs, planned) -> str | None:
+    """A key for everything the final graph is made from (the cached rewrite's key, the
+    in-place planning inputs), or None when the rewrite was not cacheable."""
+    key = getattr(report, "graph_key", None)
+    if key is None:
+        return None
+    mutable = [k for k, i in enumerate(ins) if i.mutable]
+    position = {id(v): k for k, v in enumerate(graph_inputs)}
+    updated = [position[id(var)] for var, _ in upd]
+    return f"{key}|{planned}|{mutable}|{updated}"
 
 
 def _as_seq(x, what):
@@ -241,8 +259,8 @@ class Function:
         self.updated = updated
         self.out_keys = out_keys
         self.single = single
+        self._caller = None
         self.trust_input = False
-        self.source = None
         self.cache_entry = None
         self.profile = ProfileStats(name) if maker.profile else None
         self.rewrite_report = getattr(maker, "rewrite_report", None)
@@ -253,8 +271,9 @@ class Function:
         self._update_containers = [
             self.containers[implicit.index(_find(implicit, v))] for v in updated
         ]
-        self.runner = make_runner(maker.fgraph, maker.mode, self.profile)
-        self.source = getattr(self.runner, "source", None)
+        self.runner = make_runner(
+            maker.fgraph, maker.mode, self.profile, getattr(maker, "plan_key", None)
+        )
         self.cache_entry = getattr(self.runner, "cache_entry", None)
         self._names = {i.name: k for k, i in enumerate(maker.inputs[:n_explicit]) if i.name}
         self._defaults = [i.value if i.has_default else None for i in maker.inputs[:n_explicit]]
@@ -264,6 +283,44 @@ class Function:
             (np.dtype(t.dtype), t.ndim, None if set(t.shape) <= {None} else t.shape)
             for t in (i.variable.type for i in maker.inputs[:n_explicit])
         ]
+        self._install_caller()
+
+    @property
+    def trust_input(self) -> bool:
+        """Skip the argument checks and conversions (an argument must then already be an
+        ndarray of the input's dtype and ndim)."""
+        return self._trust_input
+
+    @trust_input.setter
+    def trust_input(self, value: bool) -> None:
+        self._trust_input = bool(value)
+        if self._caller is not None:
+            self._caller.trust_input = self._trust_input
+
+    def _install_caller(self) -> None:
+        """Native functions: calls with positional arguments go straight into the module
+        (``Caller`` in templates/include/symcomp/caller.hpp); the rest, and profiled
+        functions, take the Python path below."""
+        make = getattr(self.runner, "caller", None)
+        if make is None or self.profile is not None:
+            return
+        kind = 1 if self.single else (0 if self.out_keys is None else 2)
+        self._caller = make(
+            n_explicit=self.n_explicit,
+            containers=tuple(self.containers),
+            updated=tuple(self._update_containers),
+            copy=bytes(self._copy_outputs),
+            kind=kind,
+            keys=None if self.out_keys is None else tuple(self.out_keys),
+            general=functools.partial(Function.__call__, self),
+            filter=self._filter,
+        )
+        if self._caller is None:
+            return
+        # Special methods are looked up on the type: a class of its own per function.
+        self.__class__ = type(
+            "Function", (Function,), {"__call__": self._caller, "__module__": __name__}
+        )
 
     def __call__(self, *args, **kwargs):
         start = time.perf_counter() if self.profile is not None else 0.0
@@ -275,8 +332,12 @@ class Function:
             # Fast path: an ndarray of exactly the input's dtype, ndim and static shape
             # needs no conversion; anything else goes through TensorType.filter.
             values = [
-                a if type(a) is np.ndarray and a.dtype is dt and a.ndim == nd
-                and (static is None or _fits(a.shape, static)) else self._filter(k, a)
+                a
+                if type(a) is np.ndarray
+                and a.dtype is dt
+                and a.ndim == nd
+                and (static is None or _fits(a.shape, static))
+                else self._filter(k, a)
                 for k, (a, (dt, nd, static)) in enumerate(zip(args, self._checks))
             ]
         values.extend(c.value for c in self.containers)
@@ -365,6 +426,11 @@ class Function:
         )
         fn.trust_input = self.trust_input
         return fn
+
+    @property
+    def source(self) -> str | None:
+        """The generated C++ source (None in py mode)."""
+        return getattr(self.runner, "source", None)
 
     def __repr__(self):
         return f"<symcomp.Function {self.name or ''} mode={self.maker.mode}>"

@@ -93,9 +93,16 @@ def dump_graph(inputs, outputs) -> bytes:
     return pickle.dumps(flat, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@functools.lru_cache(maxsize=64)
+def _unpickled(data: bytes) -> tuple:
+    """The flat graph in ``data``; memoized, as a process compiling one graph again (e.g.
+    a new model instance) reads the same bytes. Read only: load_graph builds new nodes."""
+    return pickle.loads(data)
+
+
 def load_graph(data: bytes, inputs) -> list:
     """The outputs of a dumped graph, rebuilt on ``inputs`` (the caller's variables)."""
-    fmt, constants, nodes, out_refs = pickle.loads(data)
+    fmt, constants, nodes, out_refs = _unpickled(data)
     if fmt != FORMAT:
         raise ValueError("graph cache format changed")
     consts = [type_.constant_class(type_, d, name, weak) for type_, d, weak, name in constants]
@@ -118,14 +125,21 @@ def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
     from symcomp import __version__
     from symcomp.codegen.cache import get_pickled
 
-    options = (mode.optimizer, tuple(mode.included), tuple(mode.excluded), on_error,
-               __version__, code_digest())
+    options = (
+        mode.optimizer,
+        tuple(mode.included),
+        tuple(mode.excluded),
+        on_error,
+        __version__,
+        code_digest(),
+    )
     key = graph_key(inputs, outputs, options)
     fresh: dict = {}
 
     def build() -> bytes:
-        new, report = rewrite(inputs, outputs, mode.optimizer, mode.included, mode.excluded,
-                              on_error=on_error)
+        new, report = rewrite(
+            inputs, outputs, mode.optimizer, mode.included, mode.excluded, on_error=on_error
+        )
         fresh["result"] = (new, report)
         if report.failures:
             raise _NotPicklable  # a rule failed: don't keep a result that may differ later
@@ -139,11 +153,13 @@ def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
     except _NotPicklable:
         return fresh["result"]
     if "result" in fresh:
+        fresh["result"][1].graph_key = key
         return fresh["result"]
     from symcomp.optimize.report import RewriteReport
 
     report = RewriteReport()
     report.from_cache = True
+    report.graph_key = key  # the rewritten graph is a function of this key
     new = load_graph(data, inputs)
     report.nodes_before = len(toposort(outputs, blockers=inputs))
     report.nodes_after = len(toposort(new, blockers=inputs))

@@ -18,9 +18,7 @@ class NativeRunner:
     """Runs a FunctionGraph through its generated C++ module; ``run(values) -> list`` like
     PyRunner. ``source`` is the generated C++; ``cache_entry`` the compile-cache entry."""
 
-    def __init__(self, fgraph, profile=None, compiler=None):
-        from symcomp.codegen.cache import get_module
-        from symcomp.codegen.cpu.emitter import generate
+    def __init__(self, fgraph, profile=None, compiler=None, plan_key=None):
         from symcomp.codegen.toolchain import find_compiler
 
         self.fgraph = fgraph
@@ -28,19 +26,53 @@ class NativeRunner:
         compiler = compiler or find_compiler()
         if compiler is None:
             raise RuntimeError("no C++ compiler found")
-        code = generate(fgraph)
-        self.source = code.source
-        self.fallback_nodes = [fgraph.apply_nodes[k] for k in code.fallback]
-        self.module, self.cache_entry = get_module(
-            code.source, code.name, compiler, description=_description(fgraph)
-        )
+        if plan_key is not None and not _symcomp_code_only(fgraph):
+            plan_key = None  # code from outside symcomp: always generate (see the function)
+        plan_parts = _plan_parts(plan_key, compiler) if plan_key is not None else None
+        found = _planned_module(fgraph, plan_parts) if plan_parts is not None else None
+        if found is not None:
+            self.module, self.cache_entry, fallback, self._constants = found
+            self._source = None
+        else:
+            fallback = self._generate(fgraph, compiler, plan_parts)
+        self.fallback_nodes = [fgraph.apply_nodes[k] for k in fallback]
         self._run = self.module.run
-        self._constants = code.constants
-        fallback = set(code.fallback)
+        fallback = set(fallback)
         self._thunks = tuple(
             functools.partial(_perform, node) if k in fallback else None
             for k, node in enumerate(fgraph.apply_nodes)
         )
+
+    def _generate(self, fgraph, compiler, plan_parts) -> tuple:
+        """Generate the source and get its module (compiled on a cache miss); records the
+        plan under ``plan_parts`` so the next process skips this. Returns the fallback nodes."""
+        from symcomp.codegen.cache import get_module, put_pickled
+        from symcomp.codegen.cpu.emitter import generate
+
+        code = generate(fgraph)
+        self._source = code.source
+        self._constants = code.constants
+        self.module, self.cache_entry = get_module(
+            code.source, code.name, compiler, description=_description(fgraph)
+        )
+        if plan_parts is not None:
+            plan = (
+                self.cache_entry.key,
+                code.name,
+                len(fgraph.apply_nodes),
+                code.fallback,
+                len(code.constants),
+            )
+            put_pickled(plan_parts, plan, name="native")
+        return code.fallback
+
+    @property
+    def source(self) -> str:
+        """The generated C++ (read from the cache entry when this process did not generate
+        it)."""
+        if self._source is None:
+            self._source = (self.cache_entry.path / "source.cpp").read_text()
+        return self._source
 
     def run(self, values: Sequence) -> list:
         start = time.perf_counter() if self.profile is not None else 0.0
@@ -51,6 +83,29 @@ class NativeRunner:
         if self.profile is not None:
             self.profile.record(_WHOLE_FUNCTION, time.perf_counter() - start)
         return results
+
+    def caller(self, n_explicit, containers, updated, copy, kind, keys, general, filter):
+        """The module's native call path for a Function (see caller.hpp), or None when the
+        module has none."""
+        make = getattr(self.module, "caller", None)
+        if make is None:
+            return None
+        return make(
+            n_explicit,
+            self._constants,
+            self._thunks,
+            containers,
+            updated,
+            copy,
+            kind,
+            keys,
+            general,
+            filter,
+            self._raise_located,
+        )
+
+    def _raise_located(self, err: Exception, values) -> None:
+        raise self._located(err, values) from err
 
     def _located(self, err: Exception, values) -> Exception:
         """``err`` raised by the module, re-raised as the py runner would: naming the node
@@ -67,6 +122,73 @@ class NativeRunner:
             except Exception:
                 return err
         return err
+
+
+def _symcomp_code_only(fgraph) -> bool:
+    """Whether every op of ``fgraph`` (and every scalar op of its elementwise nodes) and its
+    emitter are symcomp's own. A plan stands for generated source, and ops, emitters or
+    templates from a library can change without symcomp's digests seeing it, so such graphs
+    always generate their source (the module is still cached, keyed by that source)."""
+    import sys
+
+    from symcomp.scalar.composite import Composite
+
+    # Emitters from outside symcomp register through the registry module, so while it is not
+    # imported (a warm start loads modules without it, and without Jinja) there are none.
+    registry = sys.modules.get("symcomp.codegen.cpu.registry")
+    find_emitter = registry.find_emitter if registry is not None else lambda op: None
+    ops = [node.op for node in fgraph.apply_nodes]
+    while ops:
+        op = ops.pop()
+        emit = find_emitter(op)
+        if not type(op).__module__.startswith("symcomp.") or (
+            emit is not None and not emit.__module__.startswith("symcomp.")
+        ):
+            return False
+        scalar = getattr(op, "scalar_op", None)
+        if scalar is not None:
+            ops.append(scalar)
+        if isinstance(op, Composite):
+            ops.extend(inner for inner, *_ in op.nodes)
+    return True
+
+
+def _plan_parts(plan_key: str, compiler) -> list:
+    """What the generated module of a function depends on beyond its rewritten graph (which
+    ``plan_key`` stands for): the code-changing options, the compiler, the templates."""
+    from symcomp.codegen.cache import templates_hash
+    from symcomp.config import config
+
+    options = (config.openmp, config.openmp_elemwise_minsize)
+    return ["plan", plan_key, repr(options), compiler.identity(), templates_hash()]
+
+
+def _planned_module(fgraph, plan_parts) -> tuple | None:
+    """(module, cache entry, fallback node indices, constants) recorded for ``plan_parts`` by an earlier
+    compile, if its module is still in the cache; None otherwise."""
+    from symcomp.codegen.cache import find_module, find_pickled
+
+    plan = find_pickled(plan_parts, name="native")
+    if plan is None:
+        return None
+    key, name, n_nodes, fallback, n_constants = plan
+    constants = _constant_arrays(fgraph)
+    if n_nodes != len(fgraph.apply_nodes) or n_constants != len(constants):
+        return None
+    found = find_module(key, name)
+    if found is None:
+        return None
+    return found[0], found[1], fallback, tuple(constants)
+
+
+def _constant_arrays(fgraph) -> list:
+    """The graph's constants as the module takes them (``emitter.generate``'s order)."""
+    inputs = set(fgraph.inputs)
+    return [
+        np.require(np.asarray(c.data, dtype=c.type.dtype), requirements=["A", "C"])
+        for c in fgraph.constants
+        if c not in inputs
+    ]
 
 
 class _WholeFunction:
@@ -184,14 +306,13 @@ def _same(a, b, exact: bool) -> bool:
 _warned_no_compiler = False
 
 
-def make_runner(fgraph, mode: str, profile=None):
+def make_runner(fgraph, mode: str, profile=None, plan_key=None):
     """The runner for ``mode``: "py" -> PyRunner; "native" -> NativeRunner when a C++
     compiler is found (else PyRunner, with one warning per process); "debug" -> DebugRunner
     (native checked against py; PyRunner, warned, without a compiler)."""
     global _warned_no_compiler
     if mode == "py":
         return PyRunner(fgraph, profile)
-    from symcomp.codegen.cpu.emitter import UnsupportedGraph
     from symcomp.codegen.toolchain import find_compiler
 
     if find_compiler() is None:
@@ -202,7 +323,11 @@ def make_runner(fgraph, mode: str, profile=None):
     try:
         if mode == "debug":
             return DebugRunner(fgraph, profile)
-        return NativeRunner(fgraph, profile)
-    except UnsupportedGraph as err:
+        return NativeRunner(fgraph, profile, plan_key=plan_key)
+    except NotImplementedError as err:
+        from symcomp.codegen.cpu.emitter import UnsupportedGraph  # raised there: imported
+
+        if not isinstance(err, UnsupportedGraph):
+            raise
         warnings.warn(f"{err}; this function runs in py mode", stacklevel=3)
         return PyRunner(fgraph, profile)

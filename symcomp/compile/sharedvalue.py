@@ -22,13 +22,17 @@ class SharedVariable(Variable):
     """A variable whose value persists between function calls.
 
     Functions that use it read its current value; ``updates`` replace it after a call.
+    ``default_update`` (None, or an expression of the variable's type) is the update
+    function() applies when the variable is in the graph and the user gives it no explicit
+    update (random streams advance their states this way).
     """
 
-    __slots__ = ("container",)
+    __slots__ = ("container", "default_update")
 
     def __init__(self, type, value, name=None, strict=False, allow_downcast=None):
         super().__init__(type, None, None, name)
         self.container = Container(type.filter(value, strict=strict, allow_downcast=allow_downcast))
+        self.default_update = None
 
     def get_value(self, borrow: bool = False):
         """The current value (a copy unless ``borrow=True``)."""
@@ -49,6 +53,7 @@ class SharedVariable(Variable):
             cp, self.type, None, None, self.name if name is None else name, self.trace
         )
         cp.container = self.container
+        cp.default_update = self.default_update
         return cp
 
     @property
@@ -64,6 +69,24 @@ class TensorSharedVariable(_TensorOperators, SharedVariable):
 
     __slots__ = ()
     weak = False
+
+
+def default_updates(outputs, explicit=()) -> list:
+    """(shared variable, default_update) for every shared variable with a default_update
+    that ``outputs`` (or those updates themselves) depend on, except those in ``explicit``."""
+    from symcomp.graph.basic import ancestors
+
+    skip, result, todo = set(explicit), [], list(outputs)
+    while todo:
+        found = [
+            v
+            for v in ancestors(todo)
+            if isinstance(v, SharedVariable) and v.default_update is not None and v not in skip
+        ]
+        skip.update(found)
+        result.extend((v, v.default_update) for v in found)
+        todo = [new for _, new in result[len(result) - len(found) :]]
+    return result
 
 
 def shared(

@@ -1,1 +1,6 @@
-"""Control flow: loops over an inner graph (map; scan and ifelse come later)."""
+"""Control flow: loops over an inner graph (map, scan) and lazy conditionals (ifelse)."""
+
+from symcomp.control.ifelse import ifelse
+from symcomp.control.scan import scan
+
+__all__ = ["ifelse", "scan"]

@@ -7,8 +7,15 @@ from collections.abc import Sequence
 
 from symcomp.graph.sourceinfo import user_source
 
-# Hash-consing table: building the same (op, inputs) twice returns the same node.
-_node_cache: weakref.WeakValueDictionary[tuple, Apply] = weakref.WeakValueDictionary()
+# Hash-consing table: building the same (op, inputs) twice returns the same node. Values
+# are weak references that remove their entry when the node is freed (a plain dict of
+# KeyedRefs: WeakValueDictionary's Python-level get/set cost a third of a graph rebuild).
+_node_cache: dict[tuple, weakref.KeyedRef] = {}
+
+
+def _forget(ref, _cache=_node_cache) -> None:
+    if _cache.get(ref.key) is ref:
+        del _cache[ref.key]
 
 
 class Apply:
@@ -23,25 +30,28 @@ class Apply:
     def __init__(self, op, inputs: Sequence, output_types: Sequence, trace=None):
         self.op = op
         self.inputs = tuple(inputs)
-        self.trace = trace if trace is not None else user_source()
-        self.outputs = tuple(
-            t.variable_class(t, self, i, None, self.trace) for i, t in enumerate(output_types)
-        )
+        self.trace = trace = trace if trace is not None else user_source()
+        if len(output_types) == 1:
+            t = output_types[0]
+            self.outputs = (t.variable_class(t, self, 0, None, trace),)
+        else:
+            self.outputs = tuple(
+                t.variable_class(t, self, i, None, trace) for i, t in enumerate(output_types)
+            )
 
     @classmethod
     def make(cls, op, inputs: Sequence, output_types: Sequence) -> Apply:
         # Keyed by input ids, so the table holds no strong reference to a graph (a dropped
-        # graph is freed in one collection); a hit is confirmed by identity.
+        # graph is freed in one collection). A live node found under these ids holds its
+        # inputs alive, and two live objects never share an id, so its inputs are these.
         key = (op, tuple(map(id, inputs)))
-        node = _node_cache.get(key)
-        if (
-            node is not None
-            and all(a is b for a, b in zip(node.inputs, inputs))
-            and [o.type for o in node.outputs] == list(output_types)
-        ):
-            return node
+        ref = _node_cache.get(key)
+        if ref is not None:
+            node = ref()
+            if node is not None and [o.type for o in node.outputs] == list(output_types):
+                return node
         node = cls(op, inputs, output_types)
-        _node_cache[key] = node
+        _node_cache[key] = weakref.KeyedRef(node, _forget, key)
         return node
 
     @property

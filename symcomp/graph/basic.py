@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
-
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 
 from symcomp.graph.apply import Apply
 from symcomp.graph.variable import Constant, Variable
@@ -50,22 +49,26 @@ def toposort(outputs, blockers: Iterable[Variable] = ()) -> list[Apply]:
     done: set = set()
     order: list[Apply] = []
     for out in _as_list(outputs):
-        if out.owner is None or out.owner in done or out in blocked:
+        owner = out.owner
+        if owner is None or owner in done or out in blocked:
             continue
-        stack = [(out.owner, 0)]
-        active = {out.owner}
+        # Parallel stacks of nodes and iterators over their remaining inputs.
+        stack = [owner]
+        pending = [iter(owner.inputs)]
+        active = {owner}
         while stack:
-            node, i = stack[-1]
-            if i < len(node.inputs):
-                stack[-1] = (node, i + 1)
-                owner = node.inputs[i].owner
-                if owner is not None and owner not in done and node.inputs[i] not in blocked:
+            for var in pending[-1]:
+                owner = var.owner
+                if owner is not None and owner not in done and var not in blocked:
                     if owner in active:
                         raise ValueError(f"graph has a cycle through {owner}")
-                    stack.append((owner, 0))
+                    stack.append(owner)
+                    pending.append(iter(owner.inputs))
                     active.add(owner)
+                    break
             else:
-                stack.pop()
+                node = stack.pop()
+                pending.pop()
                 active.discard(node)
                 done.add(node)
                 order.append(node)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 import symcomp.scalar.arith as sa
-from symcomp.graph.basic import toposort
 from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Constant, Variable
 from symcomp.optimize.engine import Pass
@@ -280,7 +279,7 @@ _FOLD_HEADS = (sa.Add, sa.Sub, sa.Mul, sa.Neg)
 def fold_into_gemm(outputs, ctx):
     # a + b * dot(..) etc. -> gemm/gemv (the FOLDS above), where every absorbed
     # intermediate value has no other reader
-    nodes = toposort(outputs, blockers=ctx.inputs)
+    nodes = ctx.toposort(outputs)
     if not any(isinstance(n.op, (Dot, Gemm, Gemv)) for n in nodes):
         return None
     folds = [f for f in FOLDS if ctx.enabled(f.__name__)]

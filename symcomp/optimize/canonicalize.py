@@ -15,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 import symcomp.scalar.arith as sa
-from symcomp.graph.basic import toposort
 from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Constant
-from symcomp.optimize.engine import Pass
+from symcomp.optimize.engine import Pass, rebuild_node
 from symcomp.optimize.folding import FOLD_MAX_SIZE, fold_constants
 from symcomp.optimize.pattern import const, pat, var
 from symcomp.tensor.elemwise import Elemwise
@@ -186,14 +185,18 @@ def gather_chain_constants(outputs, ctx):
     # single client are flattened, so shared values are never recomputed. Caveat: floats
     # are reassociated, so rounding (and where an intermediate overflows to inf) may
     # differ: (x + 1e308) + -1e308 is inf in NumPy at x = 1e308, x + 0 here.
-    nodes = toposort(outputs, blockers=ctx.inputs)
+    nodes = ctx.toposort(outputs)
     clients: dict = {}
+    kinds: dict = {}  # chain node -> Add or Mul
     with_constant = []  # chain nodes with a constant operand
     for node in nodes:
         for i in node.inputs:
             clients[i] = clients.get(i, 0) + 1
-        if _chain_op(node) is not None and any(isinstance(i, Constant) for i in node.inputs):
-            with_constant.append(node)
+        kind = _chain_op(node)
+        if kind is not None:
+            kinds[node] = kind
+            if any(isinstance(i, Constant) for i in node.inputs):
+                with_constant.append(node)
     for o in outputs:
         clients[o] = clients.get(o, 0) + 2  # an output is never flattened into a chain
     # Two constants meet in a chain only if one's node is inner: used once, by its chain.
@@ -203,9 +206,9 @@ def gather_chain_constants(outputs, ctx):
     visited: set = set()
     replacements: dict = {}
     for node in reversed(nodes):  # a chain's root comes before its inner nodes
-        if node in visited or _chain_op(node) is None:
+        if node not in kinds or node in visited:
             continue
-        chain = _chain_terms(node, clients, blocked, visited)
+        chain = _chain_terms(node, clients, blocked, visited, kinds)
         if sum(1 for t, _ in chain[0] if isinstance(t, Constant)) >= 2:
             replacements[node] = chain
     if not replacements:
@@ -221,30 +224,36 @@ def gather_chain_constants(outputs, ctx):
                 continue
         inputs = [new_of.get(i, i) for i in node.inputs]
         if any(a is not b for a, b in zip(inputs, node.inputs)):
-            with attributed_to(node.trace):
-                rebuilt = node.op.make_node(*inputs)
+            rebuilt = rebuild_node(node, inputs)
             new_of.update(zip(node.outputs, rebuilt.outputs))
     new_outputs = [new_of.get(o, o) for o in outputs]
     return None if all(a is b for a, b in zip(new_outputs, outputs)) else new_outputs
 
 
-def _chain_terms(node, clients, blocked, visited):
+def _chain_terms(node, clients, blocked, visited, kinds):
     """The terms of the chain rooted at ``node``, left to right, each with whether an odd
     number of negations lies above it, and how many negations were passed. The walk
     descends into single-client nodes of the root's op and dtype, and into single-client
-    negations of that dtype (iterative: chains can be deeper than the recursion limit)."""
-    kind, dtype = _chain_op(node), node.outputs[0].dtype
+    negations of that dtype (iterative: chains can be deeper than the recursion limit).
+    ``kinds``: the chain op of every chain node of the graph."""
+    kind, dtype = kinds[node], node.outputs[0].dtype
     terms, negs = [], 0
     stack = [(i, False) for i in reversed(node.inputs)]
     while stack:
         v, negated = stack.pop()
         owner = v.owner
-        if owner is not None and clients.get(v) == 1 and v not in blocked and v.dtype == dtype:
-            if _chain_op(owner) is kind:
+        if owner is not None and clients.get(v) == 1 and v not in blocked:
+            inner = kinds.get(owner)  # (a Neg node is no chain node)
+            if inner is kind and v.type.dtype == dtype:
                 visited.add(owner)
                 stack.extend((i, negated) for i in reversed(owner.inputs))
                 continue
-            if _elemwise_of(owner, (sa.Neg,)) and dtype != "bool":
+            if (
+                inner is None
+                and dtype != "bool"
+                and v.type.dtype == dtype
+                and _elemwise_of(owner, (sa.Neg,))
+            ):
                 negs += 1
                 stack.append((owner.inputs[0], not negated))
                 continue

@@ -186,10 +186,32 @@ def _cheap(e) -> bool:
     while reading the shape of a value that is computed anyway costs nothing."""
     if e.owner is None or isinstance(e.owner.op, ShapeI):
         return True
-    nodes = [v.owner for v in ancestors([e]) if v.owner is not None]
-    if len(nodes) > 8:
+    nodes = _owners_within(e, 8)
+    if nodes is None:
         return False
     return all(not isinstance(n.op, ShapeI) or _leaf_ok(n.inputs[0]) for n in nodes)
+
+
+def _owners_within(e, limit: int):
+    """The owners of ``e``'s ancestors (one per variable with an owner), or None when
+    there are more than ``limit``: the walk stops there, so a refused expression over a
+    deep graph costs ``limit`` steps, not a walk of the whole graph."""
+    seen = {e}
+    stack = [e]
+    nodes = []
+    while stack:
+        v = stack.pop()
+        owner = v.owner
+        if owner is None:
+            continue
+        nodes.append(owner)
+        if len(nodes) > limit:
+            return None
+        for i in owner.inputs:
+            if i not in seen:
+                seen.add(i)
+                stack.append(i)
+    return nodes
 
 
 def _leaf_ok(v) -> bool:

@@ -23,7 +23,7 @@ from symcomp.graph.basic import toposort
 from symcomp.graph.fgraph import FunctionGraph
 from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Constant
-from symcomp.optimize.engine import Pass
+from symcomp.optimize.engine import Pass, rebuild_node
 from symcomp.scalar.base import ScalarOp
 from symcomp.scalar.composite import Composite, composite_from_graph
 from symcomp.tensor.elemwise import Elemwise
@@ -213,7 +213,6 @@ def _rebuild(fg, subst: dict) -> list:
             continue
         if all(a is b for a, b in zip(inputs, node.inputs)):
             continue
-        with attributed_to(node.trace):
-            rebuilt = node.op.make_node(*inputs)
+        rebuilt = rebuild_node(node, inputs)
         new_of.update(zip(node.outputs, rebuilt.outputs))
     return [new_of.get(o, o) for o in fg.outputs]

@@ -16,14 +16,14 @@ class Mode:
     included: tuple = field(default_factory=tuple)
     excluded: tuple = field(default_factory=tuple)
 
-    def including(self, *names: str) -> "Mode":
+    def including(self, *names: str) -> Mode:
         return replace(self, included=self.included + names)
 
-    def excluding(self, *names: str) -> "Mode":
+    def excluding(self, *names: str) -> Mode:
         return replace(self, excluded=self.excluded + names)
 
     @classmethod
-    def resolve(cls, mode) -> "Mode":
+    def resolve(cls, mode) -> Mode:
         """A Mode from function()'s ``mode`` argument (None, a name or a Mode)."""
         from symcomp.config import config
 

@@ -10,8 +10,9 @@ variable), ``const(value)`` (a constant equal to value everywhere, after broadca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -73,49 +74,127 @@ def pat(head, *args, where: Callable | None = None, name: str | None = None) -> 
 
 def node_key(node):
     """The dispatch key of a node: its scalar op class for Elemwise, else its op class."""
-    scalar = getattr(node.op, "scalar_op", None)
-    return type(scalar) if scalar is not None and _is_elemwise(node.op) else type(node.op)
+    op = node.op
+    kind = type(op)
+    return type(op.scalar_op) if kind is _elemwise_class() else kind
+
+
+_ELEMWISE: list = []
+
+
+def _elemwise_class() -> type:
+    """symcomp.tensor.elemwise.Elemwise (imported on first use: the tensor package imports
+    this one)."""
+    if not _ELEMWISE:
+        from symcomp.tensor.elemwise import Elemwise
+
+        _ELEMWISE.append(Elemwise)
+    return _ELEMWISE[0]
 
 
 def _is_elemwise(op) -> bool:
-    from symcomp.tensor.elemwise import Elemwise
-
-    return type(op) is Elemwise
+    return type(op) is _elemwise_class()
 
 
 def match(p, v: Variable, bindings: dict) -> dict | None:
     """Bindings extending ``bindings`` if ``v`` matches pattern ``p``, else None."""
+    return _matcher(p)(v, bindings)
+
+
+# id(pattern) -> (pattern, its matcher); the pattern is held so its id is never reused.
+_MATCHERS: dict = {}
+
+
+def _matcher(p) -> Callable:
+    """``p`` compiled to a function ``(v, bindings) -> bindings or None``: the pattern's
+    tests are decided once, here, instead of on every node the rule is offered."""
+    found = _MATCHERS.get(id(p))
+    if found is not None:
+        return found[1]
     if isinstance(p, Var):
-        bound = bindings.get(p.name)
+        fn = _var_matcher(p.name, p.pred)
+    elif isinstance(p, Const):
+        fn = _const_matcher(p.value, p.name)
+    else:
+        fn = _pat_matcher(p)
+    _MATCHERS[id(p)] = (p, fn)
+    return fn
+
+
+def _var_matcher(name, pred):
+    def match_var(v, bindings):
+        bound = bindings.get(name)
         if bound is not None:
             return bindings if bound is v else None
-        if p.pred is not None and not p.pred(v):
+        if pred is not None and not pred(v):
             return None
-        return {**bindings, p.name: v}
-    if isinstance(p, Const):
-        if not isinstance(v, Constant) or not _const_matches(p.value, v.data):
+        return {**bindings, name: v}
+
+    return match_var
+
+
+def _const_matcher(value, name):
+    def match_const(v, bindings):
+        if not isinstance(v, Constant) or not _const_matches(value, v.data):
             return None
-        return {**bindings, p.name: v} if p.name else bindings
-    node = v.owner
-    if node is None or not _head_matches(p.head, node.op):
+        return {**bindings, name: v} if name else bindings
+
+    return match_const
+
+
+def _pat_matcher(p: Pat):
+    head_ok = _head_test(p.head)
+    subs = tuple(_matcher(a) for a in p.args)
+    nargs, name, where, commutative = len(subs), p.name, p.where, p.commutative
+
+    def match_pat(v, bindings):
+        node = v.owner
+        if node is None or not head_ok(node.op):
+            return None
+        inputs = node.inputs
+        if len(inputs) != nargs:
+            return None
+        for order in (inputs, inputs[::-1]) if commutative else (inputs,):
+            b = bindings
+            for sub, inp in zip(subs, order):
+                b = sub(inp, b)
+                if b is None:
+                    break
+            if b is not None:
+                if name:
+                    b = {**b, name: v}
+                if where is None or where(b):
+                    return b
         return None
-    if len(p.args) != len(node.inputs):
-        return None
-    orders = [node.inputs]
-    if p.commutative:
-        orders.append(node.inputs[::-1])
-    for inputs in orders:
-        b = bindings
-        for sub, inp in zip(p.args, inputs):
-            b = match(sub, inp, b)
-            if b is None:
-                break
-        if b is not None:
-            if p.name:
-                b = {**b, p.name: v}
-            if p.where is None or p.where(b):
-                return b
-    return None
+
+    return match_pat
+
+
+def _head_test(head) -> Callable:
+    """A test ``op -> bool`` equivalent to ``_head_matches(head, op)``."""
+    if isinstance(head, ScalarOp):
+
+        def scalar_op_is(op):
+            return type(op) is _elemwise_class() and op.scalar_op == head
+
+        return scalar_op_is
+    if isinstance(head, type) and issubclass(head, ScalarOp):
+
+        def scalar_op_of_class(op):
+            return type(op) is _elemwise_class() and isinstance(op.scalar_op, head)
+
+        return scalar_op_of_class
+    if isinstance(head, type):
+
+        def op_of_class(op):
+            return isinstance(op, head)
+
+        return op_of_class
+
+    def op_is(op):
+        return op == head
+
+    return op_is
 
 
 def _head_matches(head, op) -> bool:
@@ -131,5 +210,8 @@ def _head_matches(head, op) -> bool:
 def _const_matches(value, data) -> bool:
     if callable(value):
         return bool(value(data))
+    if type(data) is np.ndarray and data.size == 1 and isinstance(value, (int, float, np.generic)):
+        # the usual scalar constant: what np.all gives for one element, without a reduction
+        return bool(data == value)
     with np.errstate(all="ignore"):
         return bool(np.all(np.asarray(data) == value))

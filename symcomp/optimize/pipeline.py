@@ -18,13 +18,24 @@ from symcomp.optimize.fusion import fusion
 from symcomp.optimize.inplace import inplace
 from symcomp.optimize.merge import merge
 from symcomp.optimize.report import RewriteReport
+from symcomp.optimize.scan_rules import scan_opt
 from symcomp.optimize.specialize import specialize
 from symcomp.optimize.stabilize import stabilize
 
 # BLAS runs before fusion (as in Theano): fusing a bias add into an elementwise group first
 # would hide the dot(x, W) + b that becomes one Gemm call.
-DEFAULT = (merge, constant_folding, canonicalize, stabilize, specialize, blas, fusion, merge,
-           inplace)
+DEFAULT = (
+    merge,
+    constant_folding,
+    canonicalize,
+    stabilize,
+    specialize,
+    blas,
+    fusion,
+    merge,
+    scan_opt,
+    inplace,
+)
 PRESETS = {
     "fast_run": DEFAULT,
     "fast_compile": (constant_folding, canonicalize),
@@ -51,8 +62,9 @@ def passes_for(optimizer, including=(), excluding=()) -> tuple:
     return tuple(p for p in chosen if p.name not in set(excluding))
 
 
-def rewrite(inputs, outputs, optimizer="fast_run", including=(), excluding=(),
-            on_error="warn", debug=False):
+def rewrite(
+    inputs, outputs, optimizer="fast_run", including=(), excluding=(), on_error="warn", debug=False
+):
     """Run the pipeline on ``outputs`` (a list); returns ``(new_outputs, report)``."""
     report = RewriteReport()
     report.nodes_before = len(toposort(outputs, blockers=inputs))
@@ -84,5 +96,6 @@ def check_rewrite(inputs, before, after, pass_name: str) -> None:
     for old, new in zip(before, after):
         t, u = old.type, new.type
         assert (t.dtype, t.ndim) == (u.dtype, u.ndim), (
-            f"{pass_name} changed {old} of type {t} into {new} of type {u}")
+            f"{pass_name} changed {old} of type {t} into {new} of type {u}"
+        )
     FunctionGraph(inputs, after).check()

@@ -32,8 +32,10 @@ class RewriteReport:
         return out
 
     def summary(self) -> str:
-        lines = [f"Rewrites: {self.nodes_before} -> {self.nodes_after} nodes in "
-                 f"{self.seconds * 1e3:.1f} ms"]
+        lines = [
+            f"Rewrites: {self.nodes_before} -> {self.nodes_after} nodes in "
+            f"{self.seconds * 1e3:.1f} ms"
+        ]
         for name, st in self.passes.items():
             lines.append(f"  {name:<16} {st.seconds * 1e3:8.2f} ms  {st.sweeps} sweep(s)")
             for rule, n in sorted(st.fired.items(), key=lambda kv: -kv[1]):

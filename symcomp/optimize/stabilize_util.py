@@ -8,6 +8,7 @@ import numpy as np
 
 import symcomp.scalar.arith as sa
 from symcomp.graph.variable import Constant
+from symcomp.optimize.pattern import _elemwise_class
 
 # Dim keys: an int (a known length) or a tuple naming an unknown length. Equal keys mean
 # equal lengths at run time; an unknown length gets a key of its own.
@@ -16,10 +17,8 @@ MAX_DEPTH = 200
 
 def scalar_op_of(v):
     """The scalar op of the Elemwise node that made ``v`` (None for anything else)."""
-    from symcomp.tensor.elemwise import Elemwise
-
     node = v.owner
-    if node is None or type(node.op) is not Elemwise:
+    if node is None or type(node.op) is not _elemwise_class():
         return None
     return node.op.scalar_op
 

@@ -9,6 +9,7 @@ import numpy as np
 from symcomp.graph.apply import Apply
 from symcomp.graph.op import Op
 from symcomp.graph.sourceinfo import user_source
+from symcomp.graph.variable import Variable
 from symcomp.scalar.base import ScalarOp
 from symcomp.tensor.basic import as_tensor_variable
 from symcomp.tensor.dtypes import is_discrete, result_dtype
@@ -28,12 +29,24 @@ class Elemwise(Op):
         return f"Elemwise{{{self.scalar_op}}}"
 
     def make_node(self, *inputs) -> Apply:
-        nin = self.scalar_op.nin
+        scalar_op = self.scalar_op
+        nin = scalar_op.nin
         if len(inputs) != nin:
             raise TypeError(f"{self} takes {nin} inputs, got {len(inputs)}")
-        inputs = _resolve_weak([as_tensor_variable(i) for i in inputs])
-        out_shape = broadcast_static_shapes(self, [i.type.shape for i in inputs])
-        out_dtype = self.scalar_op.out_dtype(*(i.dtype for i in inputs))
+        # Tensor variables pass through as_tensor_variable unchanged: skip the call for them.
+        inputs = [
+            i
+            if isinstance(i, Variable) and isinstance(i.type, TensorType)
+            else as_tensor_variable(i)
+            for i in inputs
+        ]
+        for i in inputs:
+            if i.weak:
+                inputs = _resolve_weak(inputs)
+                break
+        types = [i.type for i in inputs]
+        out_shape = broadcast_static_shapes(self, [t.shape for t in types])
+        out_dtype = scalar_op.out_dtype(*[t.dtype for t in types])
         return Apply.make(self, inputs, [TensorType(out_dtype, out_shape)])
 
     def perform(self, node, inputs):
@@ -85,7 +98,10 @@ def _resolve_weak(inputs):
 def broadcast_static_shapes(op, shapes) -> tuple:
     """NumPy broadcasting of static shapes; a static mismatch is a ValueError."""
     first = shapes[0]
-    if all(s == first for s in shapes):
+    for s in shapes:
+        if s != first:
+            break
+    else:
         return tuple(first)  # the common case: nothing to broadcast
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]

@@ -646,3 +646,244 @@ def test_matmul_emitters_native():
     x, y = st.dmatrix("x"), st.dmatrix("y")
     with pytest.raises(ValueError, match="not aligned"):
         sc.function([x, y], x @ y, mode="native")(np.ones((2, 3)), np.ones((4, 2)))
+
+
+def _needs_blas():
+    from symcomp.codegen.blas import blas_info
+
+    if _CXX is None or not blas_info()["available"]:
+        pytest.skip("needs a C++ compiler and scipy-openblas32")
+
+
+def test_gemm_gemv_emitters_native():
+    import symcomp as sc
+    import symcomp.tensor as st
+    from symcomp.tensor.blas import gemm, gemv
+
+    _needs_blas()
+    rng = np.random.default_rng(10)
+    for dtype in ("float64", "float32"):
+        a, b = st.matrix("a", dtype=dtype), st.matrix("b", dtype=dtype)
+        al, be = st.scalar("al", dtype=dtype), st.scalar("be", dtype=dtype)
+        for ta in (False, True):
+            for tb in (False, True):
+                for cshape in ((3, 5), (5,), (3, 1), (), (4, 5)):
+                    c = st.tensor(dtype, shape=(None,) * len(cshape))
+                    m = 1 if cshape == (4, 5) else 3  # (4, 5): C broadcasts a 1-row product
+                    am = rng.standard_normal((2, m) if ta else (m, 2)).astype(dtype)
+                    bm = rng.standard_normal((5, 2) if tb else (2, 5)).astype(dtype)
+                    cm = rng.standard_normal(cshape).astype(dtype)
+                    out = gemm(c, al, a, b, be, trans_a=ta, trans_b=tb)
+                    f = _native_vs_py([c, al, a, b, be], out, [cm, 1.5, am, bm, 0.5], 1e-5)
+                    assert "Python perform" not in f.source
+                    # Fortran-ordered and reversed views, k = 0, and beta = 0.
+                    fo = np.asfortranarray
+                    got = f(cm, -2.0, fo(am), bm[::-1][::-1], 0.0)
+                    want = sc.function([c, al, a, b, be], out, mode="py")(cm, -2.0, am, bm, 0.0)
+                    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        # NaN in C propagates even with beta == 0 (0 * nan); a finite 0-d C is not read.
+        c = st.matrix("c", dtype=dtype)
+        f = sc.function([c, al, a, b, be], gemm(c, al, a, b, be), mode="native")
+        cm = np.zeros((2, 2), dtype)
+        cm[0, 1] = np.nan
+        got = f(cm, 1.0, np.ones((2, 3), dtype), np.ones((3, 2), dtype), 0.0)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(cm))
+        np.testing.assert_array_equal(
+            f(cm, 1.0, np.ones((2, 0), dtype), np.ones((0, 2), dtype), 2.0), 2 * cm
+        )
+        with pytest.raises(ValueError, match="not aligned"):
+            f(cm, 1.0, np.ones((2, 3), dtype), np.ones((4, 2), dtype), 1.0)
+        with pytest.raises(ValueError, match="does not broadcast"):
+            f(np.ones((3, 2), dtype), 1.0, np.ones((2, 3), dtype), np.ones((3, 2), dtype), 1.0)
+        # Gemv: the product is a column.
+        v = st.vector("v", dtype=dtype)
+        for t in (False, True):
+            for cshape in ((4,), (1,), ()):
+                c = st.tensor(dtype, shape=(None,) * len(cshape))
+                am = rng.standard_normal((3, 4) if t else (4, 3)).astype(dtype)
+                vm = rng.standard_normal(6).astype(dtype)[::2]
+                cm = rng.standard_normal(cshape).astype(dtype)
+                out = gemv(c, al, a, v, be, trans=t)
+                f = _native_vs_py([c, al, a, v, be], out, [cm, 0.7, am, vm, 1.0], 1e-5)
+                assert "Python perform" not in f.source
+
+
+def test_sum_to_shape_native():
+    import symcomp.tensor as st
+    from symcomp.tensor.elemwise import SumToShape
+
+    if _CXX is None:
+        pytest.skip("no C++ compiler")
+    rng = np.random.default_rng(11)
+    g = st.tensor("float64", shape=(None, None, None))
+    for xshape, gshape in (
+        ((4, 5), (3, 4, 5)),
+        ((1, 5), (3, 4, 5)),
+        ((4, 1), (3, 4, 5)),
+        ((5,), (3, 4, 5)),
+        ((3, 4, 5), (3, 4, 5)),
+        ((1, 1, 1), (3, 4, 5)),
+        ((1, 4, 1), (3, 4, 0)),
+    ):
+        x = st.tensor("float64", shape=(None,) * len(xshape))
+        gv = rng.standard_normal(gshape)
+        for view in (gv, gv[::-1], np.asfortranarray(gv)):
+            f = _native_vs_py([g, x], SumToShape()(g, x), [view, np.zeros(xshape)], 1e-12)
+            assert "Python perform" not in f.source
+    x = st.dmatrix("x")
+    import symcomp as sc
+
+    f = sc.function([g, x], SumToShape()(g, x), mode="native")
+    gv = np.ones((2, 3, 4))
+    assert f(gv, np.zeros((3, 4))).shape == (3, 4)
+    with pytest.raises(ValueError, match="cannot sum"):
+        f(gv, np.zeros((2, 4)))
+
+
+def test_softmax_emitters_native():
+    import symcomp as sc
+    import symcomp.tensor as st
+
+    if _CXX is None:
+        pytest.skip("no C++ compiler")
+    rng = np.random.default_rng(12)
+    for dtype, rtol in (("float64", 1e-12), ("float32", 1e-5)):
+        a = rng.standard_normal((37, 300)).astype(dtype) * 5
+        a[3, 5] = np.nan
+        a[4, :] = np.inf
+        a[5, :] = -np.inf
+        a[6, 7] = np.inf
+        x = st.matrix("x", dtype=dtype)
+        for out in (st.nnet.softmax(x), st.nnet.log_softmax(x), st.logsumexp(x, axis=1)):
+            f = sc.function([x], out, mode="native")
+            g = sc.function([x], out, mode="py")
+            assert not f.runner.fallback_nodes
+            for view in (a, a[:, ::2], a[::-1], a[:0], a[:, :1]):
+                np.testing.assert_allclose(f(view), g(view), rtol=rtol, atol=rtol)
+        t = st.ivector("t")
+        out = st.nnet.categorical_crossentropy(st.nnet.softmax(x), t)
+        f = sc.function([x, t], out, mode="native")
+        g = sc.function([x, t], out, mode="py")
+        assert "CrossentropySoftmax1Hot" in str(f.maker.fgraph.toposort())
+        assert not f.runner.fallback_nodes
+        tv = rng.integers(0, 300, 37).astype("int32")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.testing.assert_allclose(f(a, tv), g(a, tv), rtol=rtol, atol=rtol)
+            np.testing.assert_allclose(f(a[:, ::-1], tv), g(a[:, ::-1], tv), rtol=rtol, atol=rtol)
+        with pytest.raises(IndexError, match="out of range"):
+            f(a, np.full(37, 300, "int32"))
+        with pytest.raises(IndexError, match="out of range"):
+            f(a, np.full(37, -1, "int32"))
+        with pytest.raises(ValueError, match="rows"):
+            f(a, np.zeros(36, "int32"))
+        assert f(a[:0], np.zeros(0, "int32")).shape == (0,)
+
+
+def _ordered(v):
+    """Floats as int64 in the order of the floats (-0.0 and 0.0 both 0)."""
+    i = v.view(np.int64 if v.dtype == np.float64 else np.int32).astype(np.int64)
+    low = np.int64(-(2**63)) if v.dtype == np.float64 else np.int64(-(2**31))
+    return np.where(i < 0, low - i, i)
+
+
+def ulp_distance(got, want):
+    """Elementwise distance in units in the last place between two float arrays of one
+    dtype (0 where both are NaN). Exact in int64 where the signs agree; across zero the
+    distance is huge anyway and is added in float64 (no int64 overflow)."""
+    a, b = _ordered(got), _ordered(want)
+    same = (a >= 0) == (b >= 0)
+    d = np.where(same, np.abs(np.where(same, a - b, 0)), 0).astype(np.float64)
+    d += np.where(same, 0.0, np.abs(a.astype(np.float64)) + np.abs(b.astype(np.float64)))
+    return np.where(np.isnan(got) & np.isnan(want), 0.0, d)
+
+
+# (function, float64 domain, float32 domain) for the vectorized math of simd_math.hpp.
+_ULP_CASES = [
+    ("exp", (-700, 700), (-87, 88)),
+    ("log", (1e-300, 1e300), (1e-30, 1e30)),
+    ("sin", (-1e4, 1e4), (-1e4, 1e4)),
+    ("cos", (-1e4, 1e4), (-1e4, 1e4)),
+    ("tanh", (-20, 20), (-10, 10)),
+    ("expm1", (-30, 30), (-20, 20)),
+    ("log1p", (-0.9, 1e6), (-0.9, 1e6)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,dom64,dom32", _ULP_CASES, ids=[c[0] for c in _ULP_CASES])
+def test_vector_math_within_4_ulp(name, dom64, dom32, dtype):
+    """Native elementwise math (libmvec's vector variants in the dense loop) is within 4 ulp
+    of a more precise result (long double for float64, float64 for float32), as docs/native.md
+    states, and special values (NaN, +-inf, +-0) come out as NumPy gives them."""
+    import symcomp as sc
+    import symcomp.tensor as st
+
+    if _CXX is None:
+        pytest.skip("no C++ compiler")
+    if dtype == "float64" and np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("long double is no more precise than double here")
+    fn = getattr(st, name, None)
+    if fn is None:
+        pytest.skip(f"symcomp.tensor has no {name}")
+    lo, hi = dom64 if dtype == "float64" else dom32
+    rng = np.random.default_rng(13)
+    if lo > 0:  # log-uniform over a wide positive range
+        x = np.exp(rng.uniform(np.log(lo), np.log(hi), 200_000))
+    else:
+        x = np.concatenate([rng.uniform(lo, hi, 100_000), rng.uniform(-1, 1, 100_000)])
+    x = x.astype(dtype)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], dtype)
+    v = st.vector("v", dtype=dtype)
+    f = sc.function([v], fn(v), mode="native")
+    assert not f.runner.fallback_nodes
+    got = f(x)
+    wide = np.longdouble if dtype == "float64" else np.float64
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(x.astype(wide)).astype(dtype)
+        np_special = getattr(np, name)(special)
+    worst = ulp_distance(got, want).max()
+    assert worst <= 4, f"{name} {dtype}: {worst} ulp"
+    with np.errstate(all="ignore"):
+        got_special = f(np.tile(special, 1000))[: len(special)]
+    np.testing.assert_array_equal(got_special, np_special)
+    numbers = ~np.isnan(np_special)  # the sign of a NaN means nothing
+    np.testing.assert_array_equal(np.signbit(got_special[numbers]), np.signbit(np_special[numbers]))
+    so = f.cache_entry.path / "module.so"
+    if _libmvec_expected():
+        symbol = (
+            f"_ZGVdN{4 if dtype == 'float64' else 8}v_{name}{'f' if dtype == 'float32' else ''}"
+        )
+        assert symbol.encode() in so.read_bytes(), f"no call of {symbol}: not vectorized"
+
+
+def _libmvec_expected() -> bool:
+    """Whether modules should call libmvec: g++ on x86-64 glibc >= 2.35 with AVX2."""
+    import platform
+
+    from symcomp.codegen.toolchain import find_compiler
+
+    if platform.machine() != "x86_64" or platform.libc_ver()[0] != "glibc":
+        return False
+    if tuple(int(p) for p in platform.libc_ver()[1].split(".")[:2]) < (2, 35):
+        return False
+    compiler = find_compiler()
+    if compiler is None or ("g++" not in compiler.path and "GCC" not in compiler.version):
+        return False
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx2" in flags and "-DSYMCOMP_NO_LIBMVEC" not in " ".join(compiler.flags)
+
+
+def test_fused_reduction_calls_vector_math():
+    import symcomp as sc
+    import symcomp.tensor as st
+
+    if _CXX is None or not _libmvec_expected():
+        pytest.skip("needs g++ with libmvec (x86-64 glibc >= 2.35, AVX2)")
+    x = st.dmatrix("x")
+    f = sc.function([x], st.sum(st.exp(x), axis=1), mode="native")
+    a = np.random.default_rng(14).standard_normal((3, 1000))
+    np.testing.assert_allclose(f(a), np.exp(a).sum(axis=1), rtol=1e-13)
+    assert b"_ZGVdN4v_exp" in (f.cache_entry.path / "module.so").read_bytes()

@@ -161,7 +161,8 @@ def test_bytecode_cache_never_fails_a_render(tmp_path):
     blocker.write_text("not a directory")
     for directory in (tmp_path / "gone", blocker / "jinja"):  # removed, or impossible
         env = jinja2.Environment(
-            loader=jinja2.DictLoader({"t": "{{ x }}"}), bytecode_cache=_BytecodeCache(str(directory))
+            loader=jinja2.DictLoader({"t": "{{ x }}"}),
+            bytecode_cache=_BytecodeCache(str(directory)),
         )
         assert env.get_template("t").render(x=1) == "1"
     assert any((tmp_path / "gone").iterdir())  # recreated and used

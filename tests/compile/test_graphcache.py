@@ -25,8 +25,12 @@ SCRIPT = textwrap.dedent(
 
 def test_new_process_skips_rewriting(tmp_path):
     env = dict(os.environ, SYMCOMP_CACHE_DIR=str(tmp_path / "cache"))
-    runs = [subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                           text=True, check=True).stdout.split() for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
     assert runs[0][0] == "False" and runs[1][0] == "True"
     assert runs[0][1] == runs[1][1]
     assert abs(float(runs[0][1]) - 3 * np.log(3.0)) < 1e-12

@@ -111,3 +111,54 @@ def test_to_networkx():
     kinds = nx.get_node_attributes(g, "kind")
     assert sum(1 for k in kinds.values() if k == "apply") == 2
     assert nx.has_path(g, id(x), id(z))
+
+
+def _toposort_reference(outputs, blockers=()):
+    """The documented order, written recursively: depth-first from the outputs in order,
+    inputs left to right, each node after its inputs' owners."""
+    done, order = set(), []
+
+    def visit(node):
+        if node in done:
+            return
+        for var in node.inputs:
+            if var.owner is not None and var not in blockers:
+                visit(var.owner)
+        done.add(node)
+        order.append(node)
+
+    for out in outputs:
+        if out.owner is not None and out not in blockers:
+            visit(out.owner)
+    return order
+
+
+def test_toposort_order_is_depth_first_inputs_left_to_right():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    xs = [st.dvector(f"x{i}") for i in range(4)]
+    pool = list(xs)
+    for _ in range(300):
+        a, b = (pool[-1 - int(k)] for k in rng.integers(0, min(len(pool), 12), size=2))
+        pool.append([a + b, a * b, st.exp(a), a - b][int(rng.integers(4))])
+    outputs = pool[-7:] + [pool[10]]
+    assert toposort(outputs) == _toposort_reference(outputs)
+    blockers = {pool[40], pool[90]}
+    assert toposort(outputs, blockers=blockers) == _toposort_reference(outputs, blockers)
+
+
+def test_node_table_forgets_a_node_once_it_is_freed():
+    import gc
+
+    from symcomp.graph.apply import _node_cache
+
+    x = st.dvector("x")
+    y = st.exp(x) * 3.0
+    node = y.owner
+    key = next(k for k, ref in _node_cache.items() if ref() is node)
+    assert st.exp(x) * 3.0 is y
+    del y, node
+    gc.collect()
+    assert key not in _node_cache
+    assert (st.exp(x) * 3.0).owner.inputs[0].owner is st.exp(x).owner

@@ -345,3 +345,96 @@ def test_dtype_and_shape_of_outputs_survive_the_pipeline():
     new, _ = rewrite([x], outs)
     assert [(o.dtype, o.ndim) for o in new] == [(o.dtype, o.ndim) for o in outs]
     assert count_nodes(new) <= count_nodes(outs)
+
+
+# -- engine cost: what is memoized must not change what is produced ---------------------------
+
+
+def test_a_value_no_rule_changes_is_offered_once_per_run():
+    # The fixed point is confirmed by a second sweep; rules are pure, so values on which
+    # every rule returned None are not offered to them again in that sweep.
+    offered = []
+    p = Pass("test_offered_once")
+
+    @p.node_rule()
+    def look(node):
+        offered.append(node)
+
+    @p.rule(pat(sa.neg, pat(sa.neg, var("x"))))
+    def double_neg(x):
+        return x
+
+    x = st.vector("x")
+    out = st.exp(st.neg(st.neg(st.log(x)))) + x
+    new, report = run([out], p, [x])
+    assert_graph_equal(new[0], st.exp(st.log(x)) + x)
+    assert report.passes["test_offered_once"].sweeps == 2
+    assert len(offered) == len(set(offered))  # no node seen twice
+    assert {n.outputs[0] for n in offered} >= {st.log(x), st.exp(st.log(x)), new[0]}
+
+
+def test_a_graph_rule_is_not_called_again_on_a_graph_it_left_unchanged():
+    p = Pass("test_graph_rule_memo")
+    seen = []
+
+    @p.rule(pat(sa.neg, pat(sa.neg, var("x"))))
+    def double_neg(x):
+        return x
+
+    @p.graph_rule
+    def watch(outputs, ctx):
+        seen.append(tuple(outputs))
+
+    x = st.vector("x")
+    new, report = run([st.exp(st.neg(st.neg(x)))], p, [x])
+    assert_graph_equal(new[0], st.exp(x))
+    # sweep 1 changes the graph, sweep 2 does not: the rule saw the new graph once
+    assert report.passes["test_graph_rule_memo"].sweeps == 2
+    assert seen == [(new[0],)]
+
+
+def test_rebuilt_nodes_are_the_nodes_make_node_builds():
+    from symcomp.graph.sourceinfo import SourceInfo, attributed_to
+    from symcomp.optimize.engine import rebuild_node
+
+    x, y = st.vector("x"), st.vector("y")
+    m, f = st.matrix("m"), st.fvector("f")
+    trace = SourceInfo("user.py", 7, "f")
+    with attributed_to(trace):
+        cases = [
+            ((x + y).owner, [y, x]),  # same types
+            ((x + y).owner, [x, m]),  # a new type: broadcasting
+            ((f * 2.0).owner, [f, c(3.0)]),  # a weak constant replaced by a strong one
+            ((x * 2.0).owner, [y, (x * 2.0).owner.inputs[1]]),  # the weak one kept
+            ((f * 2.0).owner, [f, st.as_tensor_variable(3.0)]),  # a new weak one
+            (st.sum(m, axis=0).owner, [m * 2.0]),  # a reduction
+            (m.T.owner, [m + 1.0]),  # any other op: make_node
+        ]
+    for node, inputs in cases:
+        rebuilt = rebuild_node(node, inputs)
+        assert rebuilt is node.op.make_node(*inputs)
+    fresh = st.vector("fresh")
+    rebuilt = rebuild_node((x + y).owner, [x, fresh])
+    assert rebuilt.trace == trace and rebuilt.outputs[0].trace == trace
+
+
+@pytest.mark.parametrize(
+    ("data", "value"),
+    [
+        (np.float32(0.1), 0.1),  # NumPy compares in float32 (a weak Python float)
+        (np.float64(0.1), 0.1),
+        (np.float32(np.nan), float("nan")),
+        (np.uint64(2**64 - 1), -1),
+        (np.int8(-1), -1),
+        (np.bool_(True), 1),
+        (np.complex128(1 + 0j), 1),
+        (np.float16(0.5), 0.5),
+    ],
+)
+def test_one_element_constants_match_as_numpy_compares(data, value):
+    from symcomp.optimize.pattern import _const_matches
+
+    for arr in (np.asarray(data), np.asarray([data]), np.asarray([[data]])):
+        with np.errstate(all="ignore"):
+            expected = bool(np.all(arr == value))
+        assert _const_matches(value, arr) == expected

@@ -37,8 +37,10 @@ def assert_graph_equal(got, expected):
     """Nodes are hash-consed, so equal graphs over the same inputs are the same object."""
     if got is not expected:
         raise AssertionError(
-            "graphs differ\n--- got:\n" + debugprint(got, file="str")
-            + "\n--- expected:\n" + debugprint(expected, file="str")
+            "graphs differ\n--- got:\n"
+            + debugprint(got, file="str")
+            + "\n--- expected:\n"
+            + debugprint(expected, file="str")
         )
 
 
@@ -47,8 +49,11 @@ def count_nodes(outputs, op_type=None) -> int:
     nodes = toposort(outs)
     if op_type is None:
         return len(nodes)
-    return sum(1 for n in nodes if isinstance(n.op, op_type)
-               or isinstance(getattr(n.op, "scalar_op", None), op_type))
+    return sum(
+        1
+        for n in nodes
+        if isinstance(n.op, op_type) or isinstance(getattr(n.op, "scalar_op", None), op_type)
+    )
 
 
 def assert_same_values(before, after, inputs, values=None, rng=None, rtol=1e-7, atol=1e-12):

@@ -1,4 +1,4 @@
-"""Emitters for Dot and MatMul over ``templates/include/symcomp/blas.hpp``.
+"""Emitters for Dot, MatMul, Gemm and Gemv over ``templates/include/symcomp/blas.hpp``.
 
 float32/float64 products call OpenBLAS from the scipy-openblas32 wheel (gemm, gemv or dot,
 whichever the shapes make, with transposes chosen from the strides); integer and bool
@@ -14,6 +14,7 @@ import numpy as np
 
 from symcomp.codegen.blas import blas_info
 from symcomp.codegen.cpu.registry import NodeCode, c_string, emitter, supported
+from symcomp.tensor.blas import Gemm, Gemv
 from symcomp.tensor.linalg import Dot, MatMul
 
 
@@ -28,6 +29,21 @@ def _matrix(name: str, nd: int, first: bool) -> tuple:
     return f"{d}[0]", "1", f"{s}[0]", "0"
 
 
+def _load_blas(ctx) -> tuple | None:
+    """Statements setting ``api`` to the loaded OpenBLAS (raising when it cannot be
+    loaded), or None when the wheel is missing."""
+    info = blas_info()
+    if not info["available"]:
+        return None
+    return (
+        "const char* blas_error = nullptr;",
+        "const symcomp::blas::Api* api = symcomp::blas::load("
+        f"{c_string(info['library_path'])}, &blas_error);",
+        "if (api == nullptr) "
+        + ctx.error("RuntimeError", "cannot load OpenBLAS: %s", "blas_error"),
+    )
+
+
 @emitter(Dot, MatMul)
 def emit_matmul(node, ctx) -> NodeCode | None:
     a, b = node.inputs
@@ -40,16 +56,9 @@ def emit_matmul(node, ctx) -> NodeCode | None:
     floating = np.dtype(dtype).kind == "f"
     ctx.include("symcomp/blas.hpp")
     if floating:
-        info = blas_info()
-        if not info["available"]:
+        setup = _load_blas(ctx)
+        if setup is None:
             return None
-        setup = (
-            "const char* blas_error = nullptr;",
-            "const symcomp::blas::Api* api = symcomp::blas::load("
-            f"{c_string(info['library_path'])}, &blas_error);",
-            "if (api == nullptr) "
-            + ctx.error("RuntimeError", "cannot load OpenBLAS: %s", "blas_error"),
-        )
     else:
         setup = ("const symcomp::blas::Api* api = nullptr;",)
     na, nb_ = a.type.ndim, b.type.ndim
@@ -101,5 +110,62 @@ def emit_matmul(node, ctx) -> NodeCode | None:
             "d",
         ),
         size_error=ctx.error("ValueError", f"{op}: a dimension exceeds 32-bit BLAS limits"),
+    )
+    return NodeCode(body)
+
+
+@emitter(Gemm, Gemv)
+def emit_gemm(node, ctx) -> NodeCode | None:
+    """beta * C + alpha * (op(A) @ op(B)) as one BLAS call on an output filled with beta * C
+    (Gemv: B a vector, the product a column)."""
+    out = node.outputs[0]
+    dtype = out.type.dtype
+    if any(v.type.dtype != dtype for v in node.inputs) or np.dtype(dtype).kind != "f":
+        return None
+    ctx.include("symcomp/blas.hpp")
+    setup = _load_blas(ctx)
+    if setup is None:
+        return None
+    gemv = isinstance(node.op, Gemv)
+    ta, tb = node.op._ops()
+    m, k, as0, as1 = (
+        ("da[1]", "da[0]", "sa[1]", "sa[0]") if ta else ("da[0]", "da[1]", "sa[0]", "sa[1]")
+    )
+    if gemv:
+        kb, n, bs0, bs1 = "db[0]", "1", "sb[0]", "0"
+    elif tb:
+        kb, n, bs0, bs1 = "db[1]", "db[0]", "sb[1]", "sb[0]"
+    else:
+        kb, n, bs0, bs1 = "db[0]", "db[1]", "sb[0]", "sb[1]"
+    name = type(node.op).__name__
+    body = ctx.render(
+        "cpu/gemm.cpp.j2",
+        setup=setup,
+        pnd=1 if gemv else 2,
+        m=m,
+        k=k,
+        kb=kb,
+        n=n,
+        as0=as0,
+        as1=as1,
+        bs0=bs0,
+        bs1=bs1,
+        ctype=ctx.ctype(dtype),
+        typenum=ctx.typenum(dtype),
+        nogil_minsize=int(ctx.options.nogil_minsize),
+        align_error=ctx.error(
+            "ValueError",
+            f"{name}: op(A) and op(B) are not aligned (%zd != %zd)",
+            "static_cast<Py_ssize_t>(k)",
+            "static_cast<Py_ssize_t>(kb)",
+        ),
+        broadcast_error=ctx.error(
+            "ValueError",
+            f"{name}: C does not broadcast against the product (%zd vs %zd in dim %d)",
+            "static_cast<Py_ssize_t>(cd[d])",
+            "static_cast<Py_ssize_t>(pd[d])",
+            "d",
+        ),
+        size_error=ctx.error("ValueError", f"{name}: a dimension exceeds 32-bit BLAS limits"),
     )
     return NodeCode(body)

@@ -29,6 +29,9 @@ class ElemwiseKernel:
     outer_pragma: str
     result: str
     nogil_minsize: int
+    # Elements below which the dense loop runs serially without entering OpenMP at all (an
+    # `omp parallel ... if (false)` region still costs about 1 us); 0: no parallel loop.
+    serial_below: int = 0
 
 
 def scalar_statements(scalar_op, ctx, args) -> tuple:
@@ -98,6 +101,7 @@ def elemwise_kernel(node, dialect, options) -> ElemwiseKernel | None:
         ),
         result=result,
         nogil_minsize=options.nogil_minsize,
+        serial_below=minsize if parallel else 0,
     )
 
 

@@ -209,3 +209,99 @@ def _title(fgraph) -> str:
 
 def _constant_array(c: Constant) -> np.ndarray:
     return np.require(np.asarray(c.data, dtype=c.type.dtype), requirements=["A", "C"])
+
+
+# -- inner graphs (Scan steps, IfElse branches) as functions of the same module ---------------
+
+MAX_INNER_CONSTANT_BYTES = 1 << 16  # larger constants keep the node in Python
+
+
+@dataclass(frozen=True)
+class InnerConstant:
+    slot: int
+    typenum: str
+    ndim: int
+    dims: str
+    data: str  # a C string literal of the bytes
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class InnerSpec:
+    name: str
+    title: str
+    nodes: tuple
+    input_slots: tuple
+    constants: tuple
+    output_slots: tuple
+    n_slots: int
+
+
+def emit_inner(builder: ModuleBuilder, fgraph, options: EmitOptions) -> str | None:
+    """Add ``static int NAME(PyArrayObject* const* args, PyArrayObject** results)`` computing
+    ``fgraph`` to the module and return NAME; None when a node has no native code (or a
+    value or constant cannot be held), so the caller's node runs its Python perform.
+
+    args are in ``fgraph.inputs`` order (borrowed); results get one new reference per
+    output. Constants are built once, from their bytes in the source.
+    """
+    load_emitters()
+    slots = {v: k for k, v in enumerate(fgraph.variables)}
+    if any(v.type.dtype not in TYPENUMS or v.type.dtype == "object" for v in slots):
+        return None
+    inputs = set(fgraph.inputs)
+    constants = []
+    for c in fgraph.constants:
+        if c in inputs:
+            continue
+        arr = _constant_array(c)
+        if arr.nbytes > MAX_INNER_CONSTANT_BYTES:
+            return None
+        constants.append(
+            InnerConstant(
+                slots[c],
+                TYPENUMS[c.type.dtype],
+                arr.ndim,
+                dims_literal(arr.shape),
+                _bytes_literal(arr.tobytes()),
+                arr.nbytes,
+            )
+        )
+    last_use = _last_uses(fgraph, slots)
+    nodes = []
+    for k, node in enumerate(fgraph.apply_nodes):
+        code = _emit_node(builder, node, options)
+        if code is None:
+            return None
+        ins = [f"v[{slots[i]}]" for i in node.inputs] or ["nullptr"]
+        nodes.append(
+            NodeSpec(
+                index=k,
+                comment=_describe(node, False),
+                body=code.body.rstrip("\n"),
+                inputs="{" + ", ".join(ins) + "}",
+                n_inputs=len(node.inputs),
+                outputs=tuple(slots[o] for o in node.outputs),
+                out_size=max(1, len(node.outputs)),
+                frees=tuple(sorted(s for s, last in last_use.items() if last == k)),
+            )
+        )
+    name = f"g{len(builder.functions)}"  # after the nodes: nested graphs come first
+    spec = InnerSpec(
+        name=name,
+        title="inner graph: " + _title(fgraph),
+        nodes=tuple(nodes),
+        input_slots=tuple(slots[v] for v in fgraph.inputs),
+        constants=tuple(constants),
+        output_slots=tuple(slots[o] for o in fgraph.outputs),
+        n_slots=max(1, len(slots)),
+    )
+    builder.include("symcomp/scan.hpp")
+    builder.functions.append(render("cpu/scan_inner.cpp.j2", g=spec))
+    return name
+
+
+def _bytes_literal(data: bytes) -> str:
+    if not data:
+        return "nullptr"
+    return '"' + "".join(f"\\x{b:02x}" for b in data) + '"'

@@ -11,12 +11,14 @@ float into an integer accumulator fall back to the ops' Python perform.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from symcomp.codegen.cpu.elemwise import scalar_statements
 from symcomp.codegen.cpu.registry import NodeCode, emitter, supported
+from symcomp.tensor.elemwise import SumToShape
 from symcomp.tensor.fused import FusedReduce
 from symcomp.tensor.reduction import All, Any, Argmax, Argmin, Max, Min, Prod, Sum
 
@@ -102,6 +104,11 @@ class ReduceMap:
     elem_ctype: str
     body: tuple
     result: str
+    vector_calls: str  # "true" when the body calls math functions (reduce.hpp buffers them)
+
+
+# A math function call in C++ scalar code (std::exp(...)), not a type or a cast.
+_MATH_CALL = re.compile(r"\bstd::[a-z][a-z0-9_]*\(")
 
 
 @emitter(FusedReduce)
@@ -138,6 +145,7 @@ def emit_fused_reduce(node, ctx) -> NodeCode | None:
         elem_ctype=ctx.ctype(elem_dtype),
         body=loads + tuple(stmts),
         result=result,
+        vector_calls="true" if _MATH_CALL.search(" ".join((*stmts, result))) else "false",
     )
     map_name = ctx.function("cpu/reduce_map.cpp.j2", spec, prefix="reduce_map")
     nd = out.type.ndim + (0 if red.keepdims else len(red.axes))
@@ -163,5 +171,35 @@ def emit_fused_reduce(node, ctx) -> NodeCode | None:
         map=map_name,
         nogil_minsize=int(ctx.options.nogil_minsize),
         min_parallel=_min_parallel(ctx.options),
+    )
+    return NodeCode(body)
+
+
+@emitter(SumToShape)
+def emit_sum_to_shape(node, ctx) -> NodeCode | None:
+    """The gradient of broadcasting: a Sum over the leading dims of g and the dims where x
+    has length 1 (decided at run time), or g itself when nothing is summed."""
+    g, x = node.inputs
+    dtype = g.type.dtype
+    if not supported(dtype) or dtype == "bool" or node.outputs[0].type.dtype != dtype:
+        return None
+    ctx.include("symcomp/reduce.hpp")
+    gnd, xnd = g.type.ndim, x.type.ndim
+    body = ctx.render(
+        "cpu/sum_to_shape.cpp.j2",
+        gnd=gnd,
+        xnd=xnd,
+        lead=gnd - xnd,
+        ctype=ctx.ctype(dtype),
+        typenum=ctx.typenum(dtype),
+        nogil_minsize=int(ctx.options.nogil_minsize),
+        min_parallel=_min_parallel(ctx.options),
+        shape_error=ctx.error(
+            "ValueError",
+            "SumToShape: cannot sum a gradient of length %zd to length %zd in dim %d",
+            "static_cast<Py_ssize_t>(gd[d])",
+            "static_cast<Py_ssize_t>(xd[e])",
+            "d",
+        ),
     )
     return NodeCode(body)

@@ -32,6 +32,11 @@ EMITTER_MODULES = (
     "symcomp.codegen.cpu.views",
     "symcomp.codegen.cpu.reduce",
     "symcomp.codegen.cpu.blas",
+    "symcomp.codegen.cpu.softmax",
+    "symcomp.codegen.cpu.control",
+    "symcomp.codegen.cpu.conv",
+    "symcomp.codegen.cpu.pool",
+    "symcomp.codegen.cpu.random",
 )
 
 

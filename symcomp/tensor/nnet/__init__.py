@@ -1,4 +1,5 @@
-"""Neural-network ops and helpers: activations, softmax, crossentropies (``st.nnet``)."""
+"""Neural-network ops and helpers: activations, softmax, crossentropies, convolution,
+pooling and batch normalization (``st.nnet``)."""
 
 from symcomp.tensor.nnet.activations import (
     elu,
@@ -11,6 +12,8 @@ from symcomp.tensor.nnet.activations import (
     softsign,
     swish,
 )
+from symcomp.tensor.nnet.batchnorm import batch_normalization_test, batch_normalization_train
+from symcomp.tensor.nnet.conv import Conv2d, Conv2dGradFilters, Conv2dGradInputs, conv2d
 from symcomp.tensor.nnet.crossentropy import (
     CrossentropyCategorical1Hot,
     CrossentropyCategorical1HotGrad,
@@ -21,16 +24,38 @@ from symcomp.tensor.nnet.crossentropy import (
     crossentropy_categorical_1hot_grad,
     sigmoid_binary_crossentropy,
 )
+from symcomp.tensor.nnet.pool import (
+    AveragePoolGrad,
+    MaxPoolGrad,
+    Pool2d,
+    avg_pool_2d,
+    max_pool_2d,
+    pool_2d,
+)
+from symcomp.tensor.nnet.dropout import dropout
 from symcomp.tensor.nnet.softmax import LogSoftmax, Softmax, log_softmax, logsoftmax, softmax
 
 __all__ = [
+    "AveragePoolGrad",
+    "MaxPoolGrad",
+    "Pool2d",
+    "avg_pool_2d",
+    "max_pool_2d",
+    "pool_2d",
+    "Conv2d",
+    "Conv2dGradFilters",
+    "Conv2dGradInputs",
+    "conv2d",
     "CrossentropyCategorical1Hot",
     "CrossentropyCategorical1HotGrad",
     "LogSoftmax",
     "Softmax",
+    "batch_normalization_test",
+    "batch_normalization_train",
     "binary_crossentropy",
     "categorical_crossentropy",
     "categorical_crossentropy_from_logits",
+    "dropout",
     "crossentropy_categorical_1hot",
     "crossentropy_categorical_1hot_grad",
     "elu",

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -96,17 +97,19 @@ inline const Api* load(const char* path, const char** error = nullptr) {
 }
 #endif
 
+// The BLAS calls with alpha and beta (beta == 0: C is not read, as BLAS defines it).
 template <class T>
 struct Fn;
 template <>
 struct Fn<float> {
-  static void gemm(const Api* a, int ta, int tb, bint m, bint n, bint k, const float* A, bint lda,
-                   const float* B, bint ldb, float* C, bint ldc) {
-    a->sgemm(kRowMajor, ta, tb, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  static void gemm(const Api* a, int ta, int tb, bint m, bint n, bint k, float alpha,
+                   const float* A, bint lda, const float* B, bint ldb, float beta, float* C,
+                   bint ldc) {
+    a->sgemm(kRowMajor, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
   }
-  static void gemv(const Api* a, int t, bint m, bint n, const float* A, bint lda, const float* x,
-                   bint incx, float* y, bint incy) {
-    a->sgemv(kRowMajor, t, m, n, 1.0f, A, lda, x, incx, 0.0f, y, incy);
+  static void gemv(const Api* a, int t, bint m, bint n, float alpha, const float* A, bint lda,
+                   const float* x, bint incx, float beta, float* y, bint incy) {
+    a->sgemv(kRowMajor, t, m, n, alpha, A, lda, x, incx, beta, y, incy);
   }
   static float dot(const Api* a, bint n, const float* x, bint incx, const float* y, bint incy) {
     return a->sdot(n, x, incx, y, incy);
@@ -114,13 +117,14 @@ struct Fn<float> {
 };
 template <>
 struct Fn<double> {
-  static void gemm(const Api* a, int ta, int tb, bint m, bint n, bint k, const double* A,
-                   bint lda, const double* B, bint ldb, double* C, bint ldc) {
-    a->dgemm(kRowMajor, ta, tb, m, n, k, 1.0, A, lda, B, ldb, 0.0, C, ldc);
+  static void gemm(const Api* a, int ta, int tb, bint m, bint n, bint k, double alpha,
+                   const double* A, bint lda, const double* B, bint ldb, double beta, double* C,
+                   bint ldc) {
+    a->dgemm(kRowMajor, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
   }
-  static void gemv(const Api* a, int t, bint m, bint n, const double* A, bint lda,
-                   const double* x, bint incx, double* y, bint incy) {
-    a->dgemv(kRowMajor, t, m, n, 1.0, A, lda, x, incx, 0.0, y, incy);
+  static void gemv(const Api* a, int t, bint m, bint n, double alpha, const double* A, bint lda,
+                   const double* x, bint incx, double beta, double* y, bint incy) {
+    a->dgemv(kRowMajor, t, m, n, alpha, A, lda, x, incx, beta, y, incy);
   }
   static double dot(const Api* a, bint n, const double* x, bint incx, const double* y,
                     bint incy) {
@@ -179,6 +183,19 @@ void fill_zero(i64 m, i64 n, char* C, i64 cs0, i64 cs1) {
   }
 }
 
+// C = beta * C + v (element (i, j) of a row-major m x n `v`, or 0 when v is nullptr), with
+// BLAS's convention that beta == 0 does not read C.
+template <class T>
+void axpby(i64 m, i64 n, const T* v, T beta, char* C, i64 cs0, i64 cs1) {
+  for (i64 i = 0; i < m; ++i) {
+    for (i64 j = 0; j < n; ++j) {
+      T* c = reinterpret_cast<T*>(C + i * cs0 + j * cs1);
+      const T add = v ? v[i * n + j] : T(0);
+      *c = beta == T(0) ? add : beta * *c + add;
+    }
+  }
+}
+
 // Wrapping integer (and logical bool) multiply-add, as NumPy's integer dot.
 template <class T>
 inline T madd(T acc, T a, T b) {
@@ -225,21 +242,25 @@ int dot(const Api* api, i64 n, const char* x, i64 xs, const char* y, i64 ys, T* 
   }
 }
 
-// y (m) = A (m x n, strides as0, as1) @ x (n).
+// y (m) = alpha * A (m x n, strides as0, as1) @ x (n) + beta * y (alpha and beta: floats
+// only; beta == 0 does not read y).
 template <class T>
 int gemv(const Api* api, i64 m, i64 n, const char* A, i64 as0, i64 as1, const char* x, i64 xs,
-         char* y, i64 ys) {
+         char* y, i64 ys, T alpha = T(1), T beta = T(0)) {
   constexpr i64 sz = sizeof(T);
   if (m == 0) return 0;
   if (m == 1 || !std::is_floating_point_v<T>) {
     for (i64 i = 0; i < m; ++i) {
-      const int rc = dot<T>(api, n, A + i * as0, as1, x, xs, reinterpret_cast<T*>(y + i * ys));
+      T r;
+      const int rc = dot<T>(api, n, A + i * as0, as1, x, xs, &r);
       if (rc != 0) return rc;
+      if constexpr (std::is_floating_point_v<T>) r *= alpha;
+      detail::axpby<T>(1, 1, &r, beta, y + i * ys, 0, 0);
     }
     return 0;
   }
   if (n == 0) {
-    detail::fill_zero<T>(m, 1, y, ys, 0);
+    detail::axpby<T>(m, 1, nullptr, beta, y, ys, 0);
     return 0;
   }
   if (!detail::fits(m) || !detail::fits(n)) return kTooLarge;
@@ -264,23 +285,24 @@ int gemv(const Api* api, i64 m, i64 n, const char* A, i64 as0, i64 as1, const ch
   const T* ap = aok ? reinterpret_cast<const T*>(A) : pa.data();
   // Row-major A: y = A x. Otherwise A^T is row-major (n x m) and y = (A^T)^T x.
   Fn<T>::gemv(api, ta ? kTrans : kNoTrans, static_cast<bint>(ta ? n : m),
-              static_cast<bint>(ta ? m : n), ap, static_cast<bint>(lda), xp,
-              static_cast<bint>(ix), yp, static_cast<bint>(yok ? ys / sz : 1));
+              static_cast<bint>(ta ? m : n), alpha, ap, static_cast<bint>(lda), xp,
+              static_cast<bint>(ix), yok ? beta : T(0), yp, static_cast<bint>(yok ? ys / sz : 1));
   if (!yok) {
-    for (i64 i = 0; i < m; ++i) *reinterpret_cast<T*>(y + i * ys) = tmp[i];
+    detail::axpby<T>(m, 1, tmp, beta, y, ys, 0);
     delete[] tmp;
   }
   return 0;
 }
 
-// C (m x n) = A (m x k) @ B (k x n); every operand with its byte strides.
+// C (m x n) = alpha * A (m x k) @ B (k x n) + beta * C; every operand with its byte
+// strides (alpha and beta: floats only; beta == 0 does not read C).
 template <class T>
 int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, const char* B,
-         i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1) {
+         i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1, T alpha = T(1), T beta = T(0)) {
   constexpr i64 sz = sizeof(T);
   if (m == 0 || n == 0) return 0;
   if (k == 0) {
-    detail::fill_zero<T>(m, n, C, cs0, cs1);
+    detail::axpby<T>(m, n, nullptr, beta, C, cs0, cs1);
     return 0;
   }
   if constexpr (!std::is_floating_point_v<T>) {
@@ -299,8 +321,8 @@ int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, c
     }
     return 0;
   } else {
-    if (n == 1) return gemv<T>(api, m, k, A, as0, as1, B, bs0, C, cs0);
-    if (m == 1) return gemv<T>(api, n, k, B, bs1, bs0, A, as1, C, cs1);
+    if (n == 1) return gemv<T>(api, m, k, A, as0, as1, B, bs0, C, cs0, alpha, beta);
+    if (m == 1) return gemv<T>(api, n, k, B, bs1, bs0, A, as1, C, cs1, alpha, beta);
     if (!detail::fits(m) || !detail::fits(n) || !detail::fits(k)) return kTooLarge;
     bool tc;
     i64 ldc;
@@ -308,15 +330,13 @@ int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, c
       T* tmp = new (std::nothrow) T[m * n];
       if (tmp == nullptr) return kNoMemory;
       const int rc = gemm<T>(api, m, n, k, A, as0, as1, B, bs0, bs1,
-                             reinterpret_cast<char*>(tmp), n * sz, sz);
-      for (i64 i = 0; rc == 0 && i < m; ++i) {
-        for (i64 j = 0; j < n; ++j) *reinterpret_cast<T*>(C + i * cs0 + j * cs1) = tmp[i * n + j];
-      }
+                             reinterpret_cast<char*>(tmp), n * sz, sz, alpha, T(0));
+      if (rc == 0) detail::axpby<T>(m, n, tmp, beta, C, cs0, cs1);
       delete[] tmp;
       return rc;
     }
     // A column-major C is the row-major C^T = B^T A^T.
-    if (tc) return gemm<T>(api, n, m, k, B, bs1, bs0, A, as1, as0, C, cs1, cs0);
+    if (tc) return gemm<T>(api, n, m, k, B, bs1, bs0, A, as1, as0, C, cs1, cs0, alpha, beta);
     bool ta, tb;
     i64 lda, ldb;
     const bool aok = detail::layout(m, k, as0, as1, sz, &ta, &lda);
@@ -326,9 +346,9 @@ int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, c
     if (!aok) ta = false, lda = k;
     if (!bok) tb = false, ldb = n;
     Fn<T>::gemm(api, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, static_cast<bint>(m),
-                static_cast<bint>(n), static_cast<bint>(k),
+                static_cast<bint>(n), static_cast<bint>(k), alpha,
                 aok ? reinterpret_cast<const T*>(A) : pa.data(), static_cast<bint>(lda),
-                bok ? reinterpret_cast<const T*>(B) : pb.data(), static_cast<bint>(ldb),
+                bok ? reinterpret_cast<const T*>(B) : pb.data(), static_cast<bint>(ldb), beta,
                 reinterpret_cast<T*>(C), static_cast<bint>(ldc));
     return 0;
   }
@@ -355,6 +375,45 @@ int matmul(const Api* api, int nb, const i64* bshape, const i64* abs, const i64*
     if (rc != 0) return rc;
   }
   return 0;
+}
+
+// Gemm/Gemv: out (o0 x o1, fresh and C-contiguous) = beta * C + alpha * (A @ B), where C
+// (byte strides cs0, cs1; 0 where it broadcasts) and the m x n product broadcast to (o0, o1).
+// C is scaled into out first, so NaN/inf in C propagate even when beta == 0 (NumPy's
+// 0 * nan); only a finite 0-d C with beta == 0 is skipped (BLAS beta = 0, nothing read).
+template <class T>
+int accumulate(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1,
+               const char* B, i64 bs0, i64 bs1, T alpha, const char* C, i64 cs0, i64 cs1,
+               bool c_scalar, T beta, char* out, i64 o0, i64 o1) {
+  constexpr i64 sz = sizeof(T);
+  T* o = reinterpret_cast<T*>(out);
+  const bool same = o0 == m && o1 == n;
+  const bool skip = same && c_scalar && beta == T(0) && std::isfinite(*reinterpret_cast<const T*>(C));
+  if (!skip) {
+    for (i64 i = 0; i < o0; ++i) {
+      const char* c = C + i * cs0;
+      T* row = o + i * o1;
+      if (cs1 == 0) {
+        const T v = beta * *reinterpret_cast<const T*>(c);
+        for (i64 j = 0; j < o1; ++j) row[j] = v;
+      } else {
+        for (i64 j = 0; j < o1; ++j) row[j] = beta * *reinterpret_cast<const T*>(c + j * cs1);
+      }
+    }
+  }
+  if (same) return gemm<T>(api, m, n, k, A, as0, as1, B, bs0, bs1, out, o1 * sz, sz, alpha,
+                           skip ? T(0) : T(1));
+  // C broadcasts the product itself (m or n is 1 where C is longer): compute it apart.
+  if (m * n == 0) return 0;
+  T* p = new (std::nothrow) T[m * n];
+  if (p == nullptr) return kNoMemory;
+  const int rc = gemm<T>(api, m, n, k, A, as0, as1, B, bs0, bs1, reinterpret_cast<char*>(p),
+                         n * sz, sz, alpha, T(0));
+  for (i64 i = 0; rc == 0 && i < o0; ++i) {
+    for (i64 j = 0; j < o1; ++j) o[i * o1 + j] += p[(m == 1 ? 0 : i) * n + (n == 1 ? 0 : j)];
+  }
+  delete[] p;
+  return rc;
 }
 
 }  // namespace blas

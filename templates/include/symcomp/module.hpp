@@ -11,4 +11,5 @@
 #include <cstdint>
 
 #include <symcomp/ndarray.hpp>
+#include <symcomp/caller.hpp>
 #include <symcomp/simd_math.hpp>

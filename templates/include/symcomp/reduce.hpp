@@ -197,14 +197,62 @@ typename Op::type block(const Map& m, const char* const* p, const i64* s, i64 lo
   return r;
 }
 
-// Pairwise (recursive halving) above 128 elements for rounded combinations: error grows
-// like log(n) instead of n.
+// Whether a map computes its elements with math calls (Map::vector_calls): those vectorize
+// (into libmvec's variants, see simd_math.hpp) only in a loop of their own.
+template <class M, class = void>
+struct vector_calls : std::false_type {};
+template <class M>
+struct vector_calls<M, std::void_t<decltype(M::vector_calls)>>
+    : std::bool_constant<M::vector_calls> {};
+
+// 128 elements from index lo: block<Op, C>(..., 128) with a constant trip count, so the
+// compiler unrolls it into straight-line vector code.
+template <class Op, bool C, class Map>
+inline typename Op::type block128(const Map& m, const char* const* p, const i64* s, i64 lo) {
+  using T = typename Op::type;
+  constexpr int L = 8;
+  T acc[L];
+  if constexpr (vector_calls<Map>::value) {
+    T v[128];
+#pragma omp simd
+    for (int i = 0; i < 128; ++i) v[i] = m.template get<C>(p, s, lo + i);
+    for (int j = 0; j < L; ++j) acc[j] = v[j];
+    for (int i = L; i < 128; i += L) {
+      for (int j = 0; j < L; ++j) acc[j] = Op::combine(acc[j], v[i + j]);
+    }
+  } else {
+    for (int j = 0; j < L; ++j) acc[j] = m.template get<C>(p, s, lo + j);
+    for (int i = L; i < 128; i += L) {
+      for (int j = 0; j < L; ++j) {
+        acc[j] = Op::combine(acc[j], m.template get<C>(p, s, lo + i + j));
+      }
+    }
+  }
+  return Op::combine(Op::combine(Op::combine(acc[0], acc[1]), Op::combine(acc[2], acc[3])),
+                     Op::combine(Op::combine(acc[4], acc[5]), Op::combine(acc[6], acc[7])));
+}
+
+// Pairwise summation above 128 elements for rounded combinations: error grows like log(n)
+// instead of n. Blocks of 128 (8 partial sums each, as NumPy) are combined as a binary
+// counter: two partial results of equal weight are added as soon as both exist, which is
+// the tree of recursive halving without a function call per block (that overhead cost ~2x).
 template <class Op, bool C, class Map>
 typename Op::type pairwise(const Map& m, const char* const* p, const i64* s, i64 lo, i64 n) {
+  using T = typename Op::type;
   if (!Op::pairwise || n <= 128) return block<Op, C>(m, p, s, lo, n);
-  i64 h = n / 2;
-  h -= h % 8;
-  return Op::combine(pairwise<Op, C>(m, p, s, lo, h), pairwise<Op, C>(m, p, s, lo + h, n - h));
+  T stack[64];
+  int level[64], top = 0;
+  i64 i = 0;
+  for (; i + 128 <= n; i += 128) {
+    T v = block128<Op, C>(m, p, s, lo + i);
+    int lv = 0;
+    for (; top > 0 && level[top - 1] == lv; ++lv) v = Op::combine(stack[--top], v);
+    stack[top] = v;
+    level[top++] = lv;
+  }
+  T r = i < n ? block<Op, C>(m, p, s, lo + i, n - i) : stack[--top];
+  while (top > 0) r = Op::combine(stack[--top], r);
+  return r;
 }
 
 template <class Op, class Map>

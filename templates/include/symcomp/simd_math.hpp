@@ -13,9 +13,11 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
     !defined(SYMCOMP_NO_LIBMVEC)
 #define SC_VEC __attribute__((simd("notinbranch")))
-#define SC_VEC1(f) SC_VEC double f(double) noexcept; SC_VEC float f##f(float) noexcept;
-#define SC_VEC2(f) \
-  SC_VEC double f(double, double) noexcept; SC_VEC float f##f(float, float) noexcept;
+// The parameter is not called f: `f##f` would paste it twice (expexp), leaving every float
+// function without its vector variants.
+#define SC_VEC1(fn) SC_VEC double fn(double) noexcept; SC_VEC float fn##f(float) noexcept;
+#define SC_VEC2(fn) \
+  SC_VEC double fn(double, double) noexcept; SC_VEC float fn##f(float, float) noexcept;
 extern "C" {
 // In libmvec since glibc 2.22.
 SC_VEC1(exp) SC_VEC1(log) SC_VEC1(sin) SC_VEC1(cos) SC_VEC2(pow)

@@ -8,6 +8,14 @@ static void elemwise0(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
+    if (n < 200000) {
+#pragma omp simd
+      for (npy_intp i = 0; i < n; ++i) {
+        const double a0 = d0[i];
+        o[i] = (-a0);
+      }
+      return;
+    }
 #pragma omp parallel for simd schedule(static) if (n >= 200000)
     for (npy_intp i = 0; i < n; ++i) {
       const double a0 = d0[i];
@@ -47,6 +55,15 @@ static void elemwise1(PyArrayObject* const* in, PyArrayObject* out) {
   if (sc::dense(in[0], n) && sc::dense(in[1], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
     const double* __restrict d1 = reinterpret_cast<const double*>(PyArray_DATA(in[1]));
+    if (n < 200000) {
+#pragma omp simd
+      for (npy_intp i = 0; i < n; ++i) {
+        const double a0 = d0[i];
+        const double a1 = d1[i];
+        o[i] = (a0 * a1);
+      }
+      return;
+    }
 #pragma omp parallel for simd schedule(static) if (n >= 200000)
     for (npy_intp i = 0; i < n; ++i) {
       const double a0 = d0[i];
@@ -91,6 +108,14 @@ static void elemwise2(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
+    if (n < 200000) {
+#pragma omp simd
+      for (npy_intp i = 0; i < n; ++i) {
+        const double a0 = d0[i];
+        o[i] = std::exp(a0);
+      }
+      return;
+    }
 #pragma omp parallel for simd schedule(static) if (n >= 200000)
     for (npy_intp i = 0; i < n; ++i) {
       const double a0 = d0[i];
@@ -130,6 +155,15 @@ static void elemwise3(PyArrayObject* const* in, PyArrayObject* out) {
   if (sc::dense(in[0], n) && sc::dense(in[1], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
     const float* __restrict d1 = reinterpret_cast<const float*>(PyArray_DATA(in[1]));
+    if (n < 200000) {
+#pragma omp simd
+      for (npy_intp i = 0; i < n; ++i) {
+        const double a0 = d0[i];
+        const float a1 = d1[i];
+        o[i] = (a0 * static_cast<double>(a1));
+      }
+      return;
+    }
 #pragma omp parallel for simd schedule(static) if (n >= 200000)
     for (npy_intp i = 0; i < n; ++i) {
       const double a0 = d0[i];
@@ -175,6 +209,15 @@ static void elemwise4(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
+    if (n < 200000) {
+#pragma omp simd
+      for (npy_intp i = 0; i < n; ++i) {
+        const double a0 = d0[i];
+        const double a1 = s1;
+        o[i] = (a0 + a1);
+      }
+      return;
+    }
 #pragma omp parallel for simd schedule(static) if (n >= 200000)
     for (npy_intp i = 0; i < n; ++i) {
       const double a0 = d0[i];
@@ -297,32 +340,30 @@ static int node7(PyArrayObject* const* in, PyArrayObject** out,
   return 0;
 }
 
-static PyObject* run(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  PyObject* given = sc::arguments(args, nargs, 2, 1,
-                                  8);
-  if (given == nullptr) return nullptr;
-  PyObject* result = nullptr;
-  PyObject* const thunks = args[2];
+static const npy_intp dims0[] = {-1, -1};
+static const npy_intp dims1[] = {-1};
+static const sc::ArgSpec specs[] = {
+    {NPY_FLOAT64, 2, dims0},
+    {NPY_FLOAT32, 1, dims1},
+    {0, 0, nullptr}};
+
+// The graph on `given` (one object per input): its outputs into `results` (new
+// references), 0; or -1 with an exception set.
+static int compute(PyObject* const* given, PyObject* constants, PyObject* thunks,
+                   PyObject** results) {
+  int status = -1;
   PyArrayObject* v[11] = {};
-  {
-    static const npy_intp dims[] = {-1, -1};
-    v[0] = sc::argument(PySequence_Fast_GET_ITEM(given, 0),
-                                NPY_FLOAT64, 2, dims);
-    if (v[0] == nullptr) {
-      sc::annotate("_symcomp_input", 0, nullptr, 0);
-      goto done;
-    }
+  v[0] = sc::argument(given[0], specs[0]);
+  if (v[0] == nullptr) {
+    sc::annotate("_symcomp_input", 0, nullptr, 0);
+    goto done;
   }
-  {
-    static const npy_intp dims[] = {-1};
-    v[1] = sc::argument(PySequence_Fast_GET_ITEM(given, 1),
-                                NPY_FLOAT32, 1, dims);
-    if (v[1] == nullptr) {
-      sc::annotate("_symcomp_input", 1, nullptr, 0);
-      goto done;
-    }
+  v[1] = sc::argument(given[1], specs[1]);
+  if (v[1] == nullptr) {
+    sc::annotate("_symcomp_input", 1, nullptr, 0);
+    goto done;
   }
-  v[6] = reinterpret_cast<PyArrayObject*>(PyTuple_GET_ITEM(args[1], 0));
+  v[6] = reinterpret_cast<PyArrayObject*>(PyTuple_GET_ITEM(constants, 0));
   Py_INCREF(v[6]);
   {  // Elemwise{Neg}: 1 inputs -> Tensor(float64, shape=(?, ?))
     PyArrayObject* const in[] = {v[0]};
@@ -412,24 +453,33 @@ static PyObject* run(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     v[10] = out[0];
   }
   Py_CLEAR(v[0]);
-  result = PyList_New(3);
-  if (result != nullptr) {
-    Py_INCREF(v[7]);
-    PyList_SET_ITEM(result, 0, reinterpret_cast<PyObject*>(v[7]));
-    Py_INCREF(v[9]);
-    PyList_SET_ITEM(result, 1, reinterpret_cast<PyObject*>(v[9]));
-    Py_INCREF(v[10]);
-    PyList_SET_ITEM(result, 2, reinterpret_cast<PyObject*>(v[10]));
-  }
+  Py_INCREF(v[7]);
+  results[0] = reinterpret_cast<PyObject*>(v[7]);
+  Py_INCREF(v[9]);
+  results[1] = reinterpret_cast<PyObject*>(v[9]);
+  Py_INCREF(v[10]);
+  results[2] = reinterpret_cast<PyObject*>(v[10]);
+  status = 0;
 done:
   for (auto& a : v) Py_XDECREF(a);
-  Py_DECREF(given);
-  return result;
+  return status;
+}
+
+static PyObject* run(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  return sc::run(args, nargs, compute, 2, 1,
+                 8, 3);
+}
+
+static PyObject* caller(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  return sc::make_caller(args, nargs, compute, specs, 2,
+                         1, 8, 3);
 }
 
 static PyMethodDef methods[] = {
     {"run", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(run)), METH_FASTCALL,
      "run(inputs, constants, thunks) -> list of outputs"},
+    {"caller", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(caller)),
+     METH_FASTCALL, "caller(...) -> the native call path of a Function"},
     {nullptr, nullptr, 0, nullptr}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "symcomp_module", nullptr, -1,
