@@ -14,24 +14,27 @@ pooling and their gradients run as native kernels.
     pip install ".[examples]"
     python examples/convnet.py
 
-SYMCOMP_EXAMPLE_QUICK=1 trains for two epochs only (the tests use it).
+SYMCOMP_EXAMPLE_QUICK=1 trains for one epoch only (the tests use it).
 """
 
 from __future__ import annotations
 
-import os
-import time
+import pathlib
+import sys
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-import symcomp as sc
-import symcomp.tensor as st
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # _common, and symcomp from a checkout, any cwd
+
+from _common import QUICK, fit, load_digits_split, report_accuracy, timed  # noqa: E402
+
+import symcomp as sc  # noqa: E402
+import symcomp.tensor as st  # noqa: E402
 
 DTYPE = "float32"
 FULL_EPOCHS = 15
-EPOCHS = 2 if os.environ.get("SYMCOMP_EXAMPLE_QUICK") == "1" else FULL_EPOCHS
+EPOCHS = 1 if QUICK else FULL_EPOCHS
 BATCH = 32
 FILTERS = 16
 LEARNING_RATE = 0.05
@@ -43,10 +46,8 @@ SEED = 0
 def load_data(dtype: str = DTYPE):
     """``(x_train, x_test, t_train, t_test)``: images as (N, 1, 8, 8) scaled to [0, 1],
     int32 labels, a stratified 75/25 split with a fixed seed."""
-    digits = load_digits()
-    x = (digits.images / 16.0).astype(dtype)[:, None, :, :]
-    t = digits.target.astype(np.int32)
-    return train_test_split(x, t, test_size=0.25, random_state=SEED, stratify=t)
+    x_train, x_test, t_train, t_test = load_digits_split(dtype, images=True)
+    return x_train[:, None], x_test[:, None], t_train, t_test
 
 
 def shared(value: np.ndarray, name: str):
@@ -92,29 +93,13 @@ def build(n_classes: int = 10, mode: str = "native"):
     return train, predict
 
 
-def epoch(train, x: np.ndarray, t: np.ndarray, rng: np.random.Generator) -> float:
-    """One pass over the data in shuffled minibatches; returns the mean loss."""
-    order = rng.permutation(len(x))
-    losses = [train(x[i], t[i]) for i in np.array_split(order, len(x) // BATCH)]
-    return float(np.mean(losses))
-
-
 def main(epochs: int = EPOCHS) -> float:
     """Train for ``epochs`` epochs, print progress and return the test accuracy."""
     x_train, x_test, t_train, t_test = load_data()
-    start = time.perf_counter()
-    train, predict = build()
-    print(f"built and compiled in {time.perf_counter() - start:.2f} s")
-    rng = np.random.default_rng(SEED)
-    start = time.perf_counter()
-    for k in range(epochs):
-        loss = epoch(train, x_train, t_train, rng)
-        if k % 5 == 0 or k == epochs - 1:
-            print(f"epoch {k + 1:3d}  loss {loss:.4f}")
-    print(f"trained {epochs} epochs in {time.perf_counter() - start:.2f} s")
-    accuracy = float(np.mean(predict(x_test) == t_test))
-    print(f"test accuracy: {accuracy:.4f}")
-    return accuracy
+    with timed("built and compiled"):
+        train, predict = build()
+    fit(lambda i: train(x_train[i], t_train[i]), len(x_train), BATCH, epochs, every=5)
+    return report_accuracy(predict(x_test), t_test)
 
 
 if __name__ == "__main__":

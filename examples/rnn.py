@@ -10,24 +10,27 @@ descent with momentum; parameters and velocities are shared variables, and one c
     pip install ".[examples]"
     python examples/rnn.py
 
-SYMCOMP_EXAMPLE_QUICK=1 trains for two epochs only (the tests use it).
+SYMCOMP_EXAMPLE_QUICK=1 trains for one epoch only (the tests use it).
 """
 
 from __future__ import annotations
 
-import os
-import time
+import pathlib
+import sys
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-import symcomp as sc
-import symcomp.tensor as st
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # _common, and symcomp from a checkout, any cwd
+
+from _common import QUICK, fit, load_digits_split, report_accuracy, timed  # noqa: E402
+
+import symcomp as sc  # noqa: E402
+import symcomp.tensor as st  # noqa: E402
 
 DTYPE = "float64"
 FULL_EPOCHS = 25
-EPOCHS = 2 if os.environ.get("SYMCOMP_EXAMPLE_QUICK") == "1" else FULL_EPOCHS
+EPOCHS = 1 if QUICK else FULL_EPOCHS
 BATCH = 64
 HIDDEN = 64
 LEARNING_RATE = 0.05
@@ -38,12 +41,7 @@ SEED = 0
 def load_data():
     """``(x_train, x_test, t_train, t_test)``: images as (8 rows, n images, 8 pixels)
     sequences scaled to [0, 1], int32 labels, a stratified 75/25 split."""
-    digits = load_digits()
-    x = (digits.images / 16.0).astype(DTYPE)
-    t = digits.target.astype(np.int32)
-    x_train, x_test, t_train, t_test = train_test_split(
-        x, t, test_size=0.25, random_state=SEED, stratify=t
-    )
+    x_train, x_test, t_train, t_test = load_digits_split(DTYPE, images=True)
     # scan iterates over the first axis: put the rows first
     return x_train.transpose(1, 0, 2), x_test.transpose(1, 0, 2), t_train, t_test
 
@@ -80,30 +78,29 @@ def build(n_pixels: int, n_classes: int, mode: str = "native"):
     return train, evaluate
 
 
-def main() -> float:
+def main(epochs: int = EPOCHS) -> float:
+    """Train for ``epochs`` epochs, print the training loss and return the test accuracy."""
     x_train, x_test, t_train, t_test = load_data()
-    start = time.perf_counter()
-    train, evaluate = build(x_train.shape[2], 10)
-    print(f"compiled in {time.perf_counter() - start:.1f} s")
-    rng = np.random.default_rng(SEED)
-    first = float(evaluate(x_train, t_train)[0])
-    print(f"epoch  0  train loss {first:.4f}")
-    start = time.perf_counter()
-    for e in range(1, EPOCHS + 1):
-        order = rng.permutation(x_train.shape[1])
-        for k in range(0, len(order), BATCH):
-            idx = order[k : k + BATCH]
-            train(x_train[:, idx], t_train[idx])
-        if e % 5 == 0 or e == EPOCHS:
-            print(f"epoch {e:2d}  train loss {float(evaluate(x_train, t_train)[0]):.4f}")
-    last = float(evaluate(x_train, t_train)[0])
-    accuracy = float((evaluate(x_test, t_test)[1] == t_test).mean())
-    print(
-        f"trained {EPOCHS} epochs in {time.perf_counter() - start:.1f} s; loss "
-        f"{first:.3f} -> {last:.4f} ({first / last:.0f}x lower)"
+    with timed("built and compiled"):
+        train, evaluate = build(x_train.shape[2], 10)
+
+    def train_loss(_losses=None) -> float:
+        return float(evaluate(x_train, t_train)[0])
+
+    first = train_loss()
+    print(f"epoch   0  train loss {first:.4f}")
+    fit(
+        lambda i: train(x_train[:, i], t_train[i]),  # the batch is axis 1
+        len(t_train),
+        BATCH,
+        epochs,
+        every=5,
+        progress=train_loss,
+        label="train loss",
     )
-    print(f"test accuracy: {accuracy:.3f}")
-    return accuracy
+    last = train_loss()
+    print(f"train loss {first:.3f} -> {last:.4f} ({first / last:.0f}x lower)")
+    return report_accuracy(evaluate(x_test, t_test)[1], t_test)
 
 
 if __name__ == "__main__":

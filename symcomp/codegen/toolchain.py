@@ -1,5 +1,11 @@
 """The C++ toolchain: finding a compiler and building Python extension modules with it.
 
+A source may hold several translation units: a prelude, then parts each starting with the line
+``UNIT_MARKER``. ``Compiler.compile`` then builds the prelude plus each part as its own object
+file (see ``split_units``), all at once (one compiler per unit), and links them: a large module compiles in about
+the time of its largest unit. The units share NumPy's C API table, which the last unit (the
+one with the module's init function) fills.
+
 ``find_compiler()`` looks for the compiler once per process (the ``cxx`` flag, which
 ``SYMCOMP_CXX`` sets, else ``g++`` then ``clang++`` on PATH) and returns a ``Compiler`` whose
 flags reflect the current ``openmp`` and ``cxxflags`` flags. ``Compiler.compile`` runs the
@@ -27,6 +33,8 @@ from symcomp.config import config
 
 __all__ = [
     "BASE_FLAGS",
+    "SHARED_MARKER",
+    "UNIT_MARKER",
     "CompileError",
     "Compiler",
     "current_flags",
@@ -42,6 +50,14 @@ __all__ = [
 BASE_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c++17", "-fno-math-errno")
 
 _ERROR_LINES = 20
+
+# The line starting each further translation unit of a generated source.
+UNIT_MARKER = "// ---- symcomp: translation unit ----"
+# The line after a split source's header, before the code every unit but the last needs.
+SHARED_MARKER = "// ---- symcomp: shared by the units of node functions ----"
+# Flags of every unit of a split source: one NumPy API table for all (hidden, as is every
+# symbol but the module's init function), filled by import_array() in the last unit only.
+_UNIT_FLAGS = ("-fvisibility=hidden", "-DPY_ARRAY_UNIQUE_SYMBOL=symcomp_numpy_api")
 
 
 class CompileError(RuntimeError):
@@ -138,12 +154,75 @@ class Compiler:
         timeout = config.compile_timeout if timeout is None else timeout
         if config.compile_delay:  # test hook: a slow compile, to kill it midway
             time.sleep(config.compile_delay)
-        command = self.command(Path(source_path), Path(out_path), extra_flags)
+        source_path, out_path = Path(source_path), Path(out_path)
+        units = split_units(source_path.read_text())
+        if len(units) > 1:
+            self._compile_units(source_path, out_path, units, extra_flags, timeout)
+            return
+        command = self.command(source_path, out_path, extra_flags)
         output, returncode = _run(command, timeout, source_path)
         if returncode != 0:
             raise CompileError(
                 f"C++ compile failed (exit code {returncode})", source_path, command, output
             )
+
+    def _compile_units(self, source_path, out_path, units, extra_flags, timeout) -> None:
+        """Compile each unit to an object file concurrently, then link them into out_path."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        flags = [f for f in self.flags if f != "-shared"]
+        includes = [f"-I{d}" for d in include_dirs()]
+        jobs = []
+        for k, text in enumerate(units):
+            path = source_path.with_name(f"{source_path.stem}.unit{k}.cpp")
+            path.write_text(text)
+            obj = path.with_suffix(".o")
+            last = k == len(units) - 1
+            command = [self.path, *flags, *_UNIT_FLAGS, *([] if last else ["-DNO_IMPORT_ARRAY"])]
+            jobs.append((path, obj, [*command, *includes, "-c", str(path), "-o", str(obj)]))
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(lambda job: _run(job[2], timeout, job[0]), jobs))
+        for (path, _, command), (output, returncode) in zip(jobs, results):
+            if returncode != 0:
+                raise CompileError(
+                    f"C++ compile of {path.name} failed (exit code {returncode})",
+                    source_path,
+                    command,
+                    output,
+                )
+        left = max(1.0, timeout - (time.monotonic() - started)) if timeout else timeout
+        command = [
+            self.path,
+            *self.flags,
+            *_UNIT_FLAGS,
+            *(str(obj) for _, obj, _ in jobs),
+            *extra_flags,
+            "-o",
+            str(out_path),
+        ]
+        output, returncode = _run(command, left, source_path)
+        if returncode != 0:
+            raise CompileError(
+                f"C++ link failed (exit code {returncode})", source_path, command, output
+            )
+        for path, obj, _ in jobs:  # source_path holds every unit
+            path.unlink(missing_ok=True)
+            obj.unlink(missing_ok=True)
+
+
+def split_units(source: str) -> list[str]:
+    """The translation units of ``source``; ``[source]`` when it has no ``UNIT_MARKER`` line.
+
+    The prelude (the text before the first marker) is a header, then optionally the line
+    ``SHARED_MARKER`` and code for every unit but the last: each marked part but the last is
+    compiled after the whole prelude, the last (the glue) after the header only."""
+    parts = source.split("\n" + UNIT_MARKER + "\n")
+    if len(parts) == 1:
+        return [source]
+    header, _, shared = parts[0].partition("\n" + SHARED_MARKER + "\n")
+    units = [f"{header}\n{shared}\n{part}" for part in parts[1:-1]]
+    return [*units, f"{header}\n{parts[-1]}"]
 
 
 def _run(command: list[str], timeout: float, source_path: Path) -> tuple[str, int]:

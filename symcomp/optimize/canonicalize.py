@@ -1,10 +1,10 @@
 """canonicalize: put graphs in one normal form and remove what computes nothing.
 
 Arithmetic (this module): add/mul chains gather their constants into one, x + 0, x * 1,
-x - 0, 0 - x, x - x, neg(neg(x)), x - y as x + neg(y), division by a float constant. Shapes, dimshuffles,
-reshapes and casts: canonicalize_shape.py, which registers into the same pass. Constant
-folding is part of the pass too (as in Theano), so nothing it leaves behind is foldable and
-a second pipeline run changes nothing.
+x - 0, 0 - x, x - x and x + neg(x), neg(neg(x)), x - y as x + neg(y), division by a float
+constant. Shapes, dimshuffles, reshapes and casts: canonicalize_shape.py, which registers
+into the same pass. Constant folding is part of the pass too (as in Theano), so nothing it
+leaves behind is foldable and a second pipeline run changes nothing.
 
 NumPy is the reference; every NaN/inf caveat is in the rule's comment and in
 docs/rewrites.md ("canonicalize").
@@ -103,6 +103,14 @@ def sub_self(x, out):
     # x - x -> zeros_like(x)  (caveat: NumPy gives nan where x is inf or nan; the rewrite
     # gives 0 there)
     return filled_like(x, 0, out.dtype)
+
+
+@canonicalize.rule(pat(sa.add, var("x"), pat(sa.neg, var("x")), name="out"))
+def add_neg_self(x, out):
+    # x + neg(x) -> zeros_like(x), neg(x) + x too: x - x as sub_to_add_neg writes it, and
+    # what specialize's add_neg_to_sub would turn back into x - x after this pass
+    # (same caveat as sub_self: NumPy gives nan where x is inf or nan, the rewrite 0)
+    return filled_like(x, 0, out.dtype) if _same(x, out) else None
 
 
 @canonicalize.rule(pat(sa.neg, pat(sa.neg, var("x")), name="out"))

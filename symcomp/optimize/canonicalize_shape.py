@@ -14,8 +14,10 @@ from symcomp.graph.basic import ancestors
 from symcomp.graph.variable import Constant, Variable
 from symcomp.optimize.canonicalize import _constant, _st, canonicalize
 from symcomp.optimize.pattern import pat, var
+from symcomp.scalar.composite import Composite
 from symcomp.tensor.dimshuffle import DimShuffle
-from symcomp.tensor.elemwise import SumToShape
+from symcomp.tensor.elemwise import Elemwise, SumToShape
+from symcomp.tensor.fused import FusedReduce
 from symcomp.tensor.shape import MakeVector, Reshape
 from symcomp.tensor.shapeof import Shape, ShapeI, static_value
 from symcomp.tensor.subtensor import Subtensor
@@ -163,6 +165,12 @@ def _inferred_shape(y):
     node = y.owner
     if node is None or not all(isinstance(i.type, TensorType) for i in node.inputs):
         return None
+    if _fused(node.op):
+        # Fused nodes only exist after the fusion pass, which comes after this one: the
+        # shapes of their unfused forms were settled then (kept, or read from values that
+        # are computed anyway). Looking inside them would re-decide on a different
+        # structure, and a second pipeline run would change the graph.
+        return None
     try:
         shapes = node.op.infer_shape(node, [st.shape_tuple(i) for i in node.inputs])
     except NotImplementedError:
@@ -176,6 +184,14 @@ def _inferred_shape(y):
     if not all(_cheap(e) for e in exprs):
         return None
     return shape
+
+
+def _fused(op) -> bool:
+    """Whether ``op`` is one the fusion pass builds (an Elemwise of a Composite, a
+    FusedReduce)."""
+    return isinstance(op, FusedReduce) or (
+        isinstance(op, Elemwise) and isinstance(op.scalar_op, Composite)
+    )
 
 
 def _cheap(e) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 import symcomp.scalar.arith as sa
 import symcomp.scalar.math as sm
+from symcomp.optimize.canonicalize import neg_neg
 from symcomp.optimize.engine import Pass
 from symcomp.optimize.pattern import const, pat, var
 from symcomp.tensor.reduction import Sum
@@ -157,6 +158,11 @@ def sum_of_neg(x, n, out):
     if not (_is_float(out.dtype) and n.dtype == x.dtype):
         return None
     return _st().neg(out.owner.op(x))
+
+
+# sum_of_neg makes neg(sum(neg(x))) neg(neg(sum(x))): canonicalize's rule cancels those in
+# this pass too, or a second pipeline run would.
+specialize.rule(pat(sa.neg, pat(sa.neg, var("x")), name="out"))(neg_neg)
 
 
 # -- subtraction --------------------------------------------------------------------------

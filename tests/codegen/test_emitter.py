@@ -14,6 +14,7 @@ import pytest
 import symcomp.tensor as st
 from symcomp.codegen.cpu import registry
 from symcomp.codegen.cpu.emitter import EmitOptions, generate
+from symcomp.codegen.toolchain import UNIT_MARKER, split_units
 from symcomp.graph.apply import Apply
 from symcomp.graph.fgraph import FunctionGraph
 from symcomp.graph.op import Op
@@ -87,8 +88,56 @@ def test_openmp_flag_changes_the_pragmas():
     fg = FunctionGraph([x], [x + 1])
     on = generate(fg, EmitOptions(openmp=True, openmp_minsize=1234)).source
     off = generate(fg, EmitOptions(openmp=False, openmp_minsize=1234)).source
-    assert "parallel for simd schedule(static) if (n >= 1234)" in on
+    assert "if (n >= 1234) {" in on and "sc::parallel_ranges(n, dense)" in on
+    assert "parallel for schedule(static) if (n >= 1234 && outer > 1)" in on
     assert "parallel" not in off and "#pragma omp simd" in off
+
+
+def test_the_serial_and_parallel_dense_paths_share_one_loop():
+    x = st.dvector("x")
+    source = generate(FunctionGraph([x], [st.exp(x)]), OPTIONS).source
+    assert source.count("std::exp") == 2  # the dense loop once, the strided loop once
+
+
+def split_graph() -> FunctionGraph:
+    x, y = st.dvector("x"), st.dmatrix("y")
+    outs = [st.exp(-x * x) * y + 2, st.tanh(y).sum(axis=0), (x + 1) / (y * y + 1)]
+    return FunctionGraph([x, y], outs)
+
+
+def test_a_large_module_is_split_into_units_deterministically():
+    options = EmitOptions(split_above=0)
+    source = generate(split_graph(), options).source
+    assert source == generate(split_graph(), options).source
+    units = split_units(source)
+    assert len(units) == 3  # two units of node functions and the glue
+    assert source.count("SC_NODE int node") == 2 * len(split_graph().apply_nodes)
+    assert all("#include <symcomp/module.hpp>" in u for u in units)
+    assert "static void elemwise" not in units[-1] and "PyInit_symcomp_module" in units[-1]
+    assert UNIT_MARKER not in generate(split_graph(), OPTIONS).source  # small: one unit
+
+
+@pytest.mark.parametrize("split_above", [0, 10**9])
+@pytest.mark.cxx
+def test_split_and_single_unit_modules_compute_the_same(tmp_path, split_above):
+    from symcomp.codegen import cache
+    from symcomp.codegen.toolchain import find_compiler
+    from symcomp.config import change_flags
+
+    compiler = find_compiler()
+    if compiler is None:
+        pytest.skip("no C++ compiler found")
+    fg = split_graph()
+    code = generate(fg, EmitOptions(split_above=split_above))
+    assert (UNIT_MARKER in code.source) == (split_above == 0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(5), rng.standard_normal((4, 5))
+    with change_flags(cache_dir=str(tmp_path)):
+        module, _ = cache.get_module(code.source, code.name, compiler)
+    got = module.run([x, y], tuple(code.constants), (None,) * len(fg.apply_nodes))
+    want = [np.exp(-x * x) * y + 2, np.tanh(y).sum(axis=0), (x + 1) / (y * y + 1)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
 
 
 def test_dtypes_without_c_types_fall_back():

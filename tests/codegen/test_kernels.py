@@ -570,14 +570,25 @@ def test_blas_linked_mode(tmp_path_factory):
 
 
 def _native_vs_py(inputs, output, arrays, rtol=1e-6):
+    return _native_and_py(inputs, output, arrays, rtol)[0]
+
+
+def _native_and_py(inputs, output, arrays, rtol=1e-6):
+    """Native and py functions of ``output`` (one variable, or a list: then one module, one
+    g++ run, computes them all), checked to agree on ``arrays``; returns both functions."""
     import symcomp as sc
 
     f = sc.function(inputs, output, mode="native")
     g = sc.function(inputs, output, mode="py")
-    got, want = f(*arrays), g(*arrays)
-    assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
-    return f
+    _agree(f(*arrays), g(*arrays), isinstance(output, list), rtol)
+    return f, g
+
+
+def _agree(got, want, many, rtol):
+    pairs = zip(got, want, strict=True) if many else [(got, want)]
+    for one, other in pairs:
+        assert one.dtype == other.dtype and one.shape == other.shape
+        np.testing.assert_allclose(one, other, rtol=rtol, atol=rtol)
 
 
 def test_reduce_emitters_native():
@@ -588,23 +599,25 @@ def test_reduce_emitters_native():
     rng = np.random.default_rng(8)
     a = rng.standard_normal((4, 5, 6))
     views = (a, a[::-1, :, ::2], a.transpose(2, 0, 1))
-    x = st.tensor("float64", shape=(None, None, None))
-    for build in (
-        lambda: st.sum(x, axis=(0, 2)),
-        lambda: st.prod(x, axis=1, keepdims=True),
-        lambda: st.max(x, axis=-1),
-        lambda: st.min(x),
-        lambda: st.all(x > -1, axis=0),
-        lambda: st.any(x > 2, axis=(1, 2), keepdims=True),
-        lambda: st.argmax(x, axis=1),
-        lambda: st.argmin(x, keepdims=True),
-        lambda: st.sum(st.cast(x * 10, "int8"), axis=1),
-    ):
-        out = build()
-        f = None
-        for v in views:
-            f = _native_vs_py([x], out, [v])
-        assert "symcomp/reduce.hpp" in f.source and "Python perform" not in f.source
+    # One module holds all nine reductions, each of its own input (no sharing between them).
+    builds = (
+        lambda x: st.sum(x, axis=(0, 2)),
+        lambda x: st.prod(x, axis=1, keepdims=True),
+        lambda x: st.max(x, axis=-1),
+        lambda x: st.min(x),
+        lambda x: st.all(x > -1, axis=0),
+        lambda x: st.any(x > 2, axis=(1, 2), keepdims=True),
+        lambda x: st.argmax(x, axis=1),
+        lambda x: st.argmin(x, keepdims=True),
+        lambda x: st.sum(st.cast(x * 10, "int8"), axis=1),
+    )
+    xs = [st.tensor("float64", shape=(None, None, None)) for _ in builds]
+    outs = [build(xi) for build, xi in zip(builds, xs, strict=True)]
+    f, g = _native_and_py(xs, outs, [views[0]] * len(xs))
+    for v in views[1:]:
+        _agree(f(*[v] * len(xs)), g(*[v] * len(xs)), True, 1e-6)
+    assert "symcomp/reduce.hpp" in f.source and "Python perform" not in f.source
+    x = xs[0]
     empty = np.zeros((0, 3, 2))
     f = _native_vs_py([x], st.sum(x, axis=0), [empty])
     with pytest.raises(ValueError, match="zero-size"):
@@ -633,16 +646,28 @@ def test_matmul_emitters_native():
         ((0, 4), (4, 3)),
         ((3, 0), (0, 2)),
     ]
+    # One module computes all 24 dtype x shape products, each of its own inputs.
+    inputs, outs, arrays = [], [], []
     for dtype in ("float64", "float32", "int32"):
         for sa, sb in shapes:
             x = st.tensor(dtype, shape=(None,) * len(sa))
             y = st.tensor(dtype, shape=(None,) * len(sb))
             a = (rng.standard_normal(sa) * 4).astype(dtype)
             b = (rng.standard_normal(sb) * 4).astype(dtype)
-            f = _native_vs_py([x, y], st.matmul(x, y), [a, b], rtol=1e-4)
-            assert "Python perform" not in f.source
-            if len(sa) == 2 and len(sb) == 2:
-                np.testing.assert_allclose(f(np.asfortranarray(a), b[::-1][::-1]), a @ b, rtol=1e-4)
+            inputs += [x, y]
+            outs.append(st.matmul(x, y))
+            arrays += [a, b]
+    f, _ = _native_and_py(inputs, outs, arrays, rtol=1e-4)
+    assert "Python perform" not in f.source
+    # Fortran-ordered A and a reversed-twice B for the 2-d x 2-d products.
+    other = [
+        np.asfortranarray(arr) if i % 2 == 0 and arr.ndim == 2 else arr[::-1][::-1]
+        for i, arr in enumerate(arrays)
+    ]
+    for i, got in enumerate(f(*other)):
+        a, b = arrays[2 * i], arrays[2 * i + 1]
+        if a.ndim == 2 and b.ndim == 2:
+            np.testing.assert_allclose(got, a @ b, rtol=1e-4)
     x, y = st.dmatrix("x"), st.dmatrix("y")
     with pytest.raises(ValueError, match="not aligned"):
         sc.function([x, y], x @ y, mode="native")(np.ones((2, 3)), np.ones((4, 2)))
@@ -662,25 +687,48 @@ def test_gemm_gemv_emitters_native():
 
     _needs_blas()
     rng = np.random.default_rng(10)
+    fo = np.asfortranarray
+    # One module computes all 40 gemm cases (2 dtypes x 4 transposes x 5 C shapes), and one
+    # all 12 gemv cases, each case of its own input variables: two g++ runs, not 52.
+    inputs, outs, arrays, other, other_py = [], [], [], [], []
+    gv_inputs, gv_outs, gv_arrays = [], [], []
     for dtype in ("float64", "float32"):
-        a, b = st.matrix("a", dtype=dtype), st.matrix("b", dtype=dtype)
-        al, be = st.scalar("al", dtype=dtype), st.scalar("be", dtype=dtype)
         for ta in (False, True):
             for tb in (False, True):
                 for cshape in ((3, 5), (5,), (3, 1), (), (4, 5)):
+                    a, b = st.matrix("a", dtype=dtype), st.matrix("b", dtype=dtype)
+                    al, be = st.scalar("al", dtype=dtype), st.scalar("be", dtype=dtype)
                     c = st.tensor(dtype, shape=(None,) * len(cshape))
                     m = 1 if cshape == (4, 5) else 3  # (4, 5): C broadcasts a 1-row product
                     am = rng.standard_normal((2, m) if ta else (m, 2)).astype(dtype)
                     bm = rng.standard_normal((5, 2) if tb else (2, 5)).astype(dtype)
                     cm = rng.standard_normal(cshape).astype(dtype)
-                    out = gemm(c, al, a, b, be, trans_a=ta, trans_b=tb)
-                    f = _native_vs_py([c, al, a, b, be], out, [cm, 1.5, am, bm, 0.5], 1e-5)
-                    assert "Python perform" not in f.source
+                    inputs += [c, al, a, b, be]
+                    outs.append(gemm(c, al, a, b, be, trans_a=ta, trans_b=tb))
+                    arrays += [cm, 1.5, am, bm, 0.5]
                     # Fortran-ordered and reversed views, k = 0, and beta = 0.
-                    fo = np.asfortranarray
-                    got = f(cm, -2.0, fo(am), bm[::-1][::-1], 0.0)
-                    want = sc.function([c, al, a, b, be], out, mode="py")(cm, -2.0, am, bm, 0.0)
-                    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+                    other += [cm, -2.0, fo(am), bm[::-1][::-1], 0.0]
+                    other_py += [cm, -2.0, am, bm, 0.0]
+        # Gemv: the product is a column.
+        for t in (False, True):
+            for cshape in ((4,), (1,), ()):
+                a, v = st.matrix("a", dtype=dtype), st.vector("v", dtype=dtype)
+                al, be = st.scalar("al", dtype=dtype), st.scalar("be", dtype=dtype)
+                c = st.tensor(dtype, shape=(None,) * len(cshape))
+                am = rng.standard_normal((3, 4) if t else (4, 3)).astype(dtype)
+                vm = rng.standard_normal(6).astype(dtype)[::2]
+                cm = rng.standard_normal(cshape).astype(dtype)
+                gv_inputs += [c, al, a, v, be]
+                gv_outs.append(gemv(c, al, a, v, be, trans=t))
+                gv_arrays += [cm, 0.7, am, vm, 1.0]
+    f, g = _native_and_py(inputs, outs, arrays, 1e-5)
+    assert "Python perform" not in f.source
+    _agree(f(*other), g(*other_py), True, 1e-5)
+    f = _native_vs_py(gv_inputs, gv_outs, gv_arrays, 1e-5)
+    assert "Python perform" not in f.source
+    for dtype in ("float64", "float32"):
+        a, b = st.matrix("a", dtype=dtype), st.matrix("b", dtype=dtype)
+        al, be = st.scalar("al", dtype=dtype), st.scalar("be", dtype=dtype)
         # NaN in C propagates even with beta == 0 (0 * nan); a finite 0-d C is not read.
         c = st.matrix("c", dtype=dtype)
         f = sc.function([c, al, a, b, be], gemm(c, al, a, b, be), mode="native")
@@ -695,17 +743,6 @@ def test_gemm_gemv_emitters_native():
             f(cm, 1.0, np.ones((2, 3), dtype), np.ones((4, 2), dtype), 1.0)
         with pytest.raises(ValueError, match="does not broadcast"):
             f(np.ones((3, 2), dtype), 1.0, np.ones((2, 3), dtype), np.ones((3, 2), dtype), 1.0)
-        # Gemv: the product is a column.
-        v = st.vector("v", dtype=dtype)
-        for t in (False, True):
-            for cshape in ((4,), (1,), ()):
-                c = st.tensor(dtype, shape=(None,) * len(cshape))
-                am = rng.standard_normal((3, 4) if t else (4, 3)).astype(dtype)
-                vm = rng.standard_normal(6).astype(dtype)[::2]
-                cm = rng.standard_normal(cshape).astype(dtype)
-                out = gemv(c, al, a, v, be, trans=t)
-                f = _native_vs_py([c, al, a, v, be], out, [cm, 0.7, am, vm, 1.0], 1e-5)
-                assert "Python perform" not in f.source
 
 
 def test_sum_to_shape_native():
@@ -753,13 +790,15 @@ def test_softmax_emitters_native():
         a[4, :] = np.inf
         a[5, :] = -np.inf
         a[6, 7] = np.inf
+        # One module per dtype for the three row-wise outputs, each of its own input.
+        xs = [st.matrix("x", dtype=dtype) for _ in range(3)]
+        outs = [st.nnet.softmax(xs[0]), st.nnet.log_softmax(xs[1]), st.logsumexp(xs[2], axis=1)]
+        f = sc.function(xs, outs, mode="native")
+        g = sc.function(xs, outs, mode="py")
+        assert not f.runner.fallback_nodes
+        for view in (a, a[:, ::2], a[::-1], a[:0], a[:, :1]):
+            _agree(f(view, view, view), g(view, view, view), True, rtol)
         x = st.matrix("x", dtype=dtype)
-        for out in (st.nnet.softmax(x), st.nnet.log_softmax(x), st.logsumexp(x, axis=1)):
-            f = sc.function([x], out, mode="native")
-            g = sc.function([x], out, mode="py")
-            assert not f.runner.fallback_nodes
-            for view in (a, a[:, ::2], a[::-1], a[:0], a[:, :1]):
-                np.testing.assert_allclose(f(view), g(view), rtol=rtol, atol=rtol)
         t = st.ivector("t")
         out = st.nnet.categorical_crossentropy(st.nnet.softmax(x), t)
         f = sc.function([x, t], out, mode="native")

@@ -9,7 +9,15 @@ import pytest
 
 from symcomp.codegen import toolchain
 from symcomp.codegen.loader import load_extension
-from symcomp.codegen.toolchain import BASE_FLAGS, CompileError, Compiler, find_compiler
+from symcomp.codegen.toolchain import (
+    BASE_FLAGS,
+    SHARED_MARKER,
+    UNIT_MARKER,
+    CompileError,
+    Compiler,
+    find_compiler,
+    split_units,
+)
 from symcomp.config import change_flags
 from tests.codegen.ext_sources import module_source, needs_cxx
 
@@ -54,6 +62,40 @@ def test_command_puts_libraries_after_the_source(tmp_path):
     assert any(flag.endswith("templates/include") for flag in command)
 
 
+def test_split_units():
+    assert split_units("int a;\n") == ["int a;\n"]
+    source = "\n".join(
+        ["H", SHARED_MARKER, "S", UNIT_MARKER, "A", UNIT_MARKER, "B", UNIT_MARKER, "G"]
+    )
+    assert split_units(source) == ["H\nS\nA", "H\nS\nB", "H\nG"]
+
+
+# Two units of node functions calling NumPy's C API and a shared helper, and the glue.
+SPLIT_SOURCE = "\n".join(
+    [
+        "#include <symcomp/module.hpp>",
+        SHARED_MARKER,
+        "static long twice(long v) { return 2 * v; }",
+        UNIT_MARKER,
+        "SC_NODE long first() { npy_intp dims[] = {3};",
+        "  PyObject* a = PyArray_ZEROS(1, dims, NPY_DOUBLE, 0);",
+        "  const long n = PyArray_SIZE(reinterpret_cast<PyArrayObject*>(a));",
+        "  Py_DECREF(a); return twice(n); }",
+        UNIT_MARKER,
+        "SC_NODE long second() { return twice(20); }",
+        UNIT_MARKER,
+        "SC_NODE long first();",
+        "SC_NODE long second();",
+        "static PyObject* value(PyObject*, PyObject*) {",
+        "  return PyLong_FromLong(first() + second() + BROKEN); }",
+        'static PyMethodDef methods[] = {{"value", value, METH_NOARGS, ""}, {}};',
+        'static PyModuleDef def = {PyModuleDef_HEAD_INIT, "symcomp_module", nullptr, -1, methods};',
+        "PyMODINIT_FUNC PyInit_symcomp_module(void) { import_array(); return PyModule_Create(&def); }",
+        "",
+    ]
+)
+
+
 class TestWithCompiler:
     pytestmark = needs_cxx()
 
@@ -92,6 +134,21 @@ class TestWithCompiler:
         assert f"source kept at: {source}" in message
         assert info.value.source_path == source
         assert "undeclared_39" in info.value.output
+
+    def test_a_split_source_compiles_its_units_and_links_them(self, tmp_path):
+        source = tmp_path / "m.cpp"
+        source.write_text(SPLIT_SOURCE.replace("BROKEN", "0"))
+        find_compiler().compile(source, tmp_path / "m.so")
+        assert load_extension(tmp_path / "m.so").value() == 46  # 2 * 3 + 2 * 20
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.cpp", "m.so"]
+
+    def test_a_failed_unit_reports_its_errors_and_the_source(self, tmp_path):
+        source = tmp_path / "m.cpp"
+        source.write_text(SPLIT_SOURCE)
+        with pytest.raises(CompileError) as info:
+            find_compiler().compile(source, tmp_path / "m.so")
+        assert "m.unit2.cpp failed" in str(info.value) and "BROKEN" in str(info.value)
+        assert info.value.source_path == source
 
     def test_timeout_kills_the_compile(self, tmp_path):
         source = tmp_path / "m.cpp"

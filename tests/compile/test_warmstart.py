@@ -53,11 +53,11 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def checkout(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> Path:
     """A copy of the package and its templates: the processes of one test must run the same
     code even while the working tree is being edited (a code change rightly misses)."""
-    root = tmp_path / "src"
+    root = tmp_path_factory.mktemp("warmstart") / "src"
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(REPO_ROOT / "symcomp", root / "symcomp", ignore=ignore)
     shutil.copytree(REPO_ROOT / "templates", root / "templates", ignore=ignore)
@@ -76,9 +76,18 @@ def run(checkout, cache_dir, **flags) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_second_process_compiles_and_generates_nothing(checkout, tmp_path):
-    first = run(checkout, tmp_path / "cache")
-    second = run(checkout, tmp_path / "cache")
+@pytest.fixture(scope="module")
+def two_runs(checkout):
+    """A cold process and then a warm one on one fresh cache, run once for this module's
+    tests (both are done before any test adds to the cache): (first, second, cache dir)."""
+    cache_dir = checkout.parent / "cache"
+    first = run(checkout, cache_dir)
+    second = run(checkout, cache_dir)
+    return first, second, cache_dir
+
+
+def test_second_process_compiles_and_generates_nothing(two_runs):
+    first, second, _ = two_runs
     assert first["counts"]["compiles"] == 2 and first["generated"] == [True, True]
     assert second["counts"]["compiles"] == 0
     assert second["counts"]["disk_hits"] == 2
@@ -89,7 +98,7 @@ def test_second_process_compiles_and_generates_nothing(checkout, tmp_path):
     assert second["loss"] == first["loss"] and second["predicted"] == first["predicted"]
 
 
-def test_a_changed_flag_that_changes_code_is_not_served_by_the_plan(checkout, tmp_path):
-    run(checkout, tmp_path / "cache")
-    changed = run(checkout, tmp_path / "cache", openmp_elemwise_minsize="1000")
+def test_a_changed_flag_that_changes_code_is_not_served_by_the_plan(checkout, two_runs):
+    # The cache holds the default flags' modules and plans (from the cold run of two_runs).
+    changed = run(checkout, two_runs[2], openmp_elemwise_minsize="1000")
     assert changed["generated"] == [True, True] and changed["counts"]["compiles"] == 2

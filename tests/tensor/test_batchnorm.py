@@ -27,21 +27,60 @@ def _stat_shape(shape, axes):
     return tuple(n for d, n in enumerate(shape) if d not in axes)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    "shape,axes", [((8, 3, 5, 4), (0, 2, 3)), ((16, 5), (0,)), ((4, 1, 1, 1), (0, 2, 3))]
-)
-def test_batchnorm_train_matches_numpy(shape, axes, mode, dtype):
-    rng = np.random.default_rng(0)
+TRAIN_SHAPES = [((8, 3, 5, 4), (0, 2, 3)), ((16, 5), (0,)), ((4, 1, 1, 1), (0, 2, 3))]
+
+
+def _train_graph(shape, dtype):
     x = st.tensor(dtype, (None,) * len(shape), name="x")
     gamma = st.tensor(dtype, (None,), name="gamma")
     beta = st.tensor(dtype, (None,), name="beta")
     out, mean, var = st.nnet.batch_normalization_train(x, gamma, beta, epsilon=1e-3)
-    f = sc.function([x, gamma, beta], [out, mean, var], mode=mode)
+    return [x, gamma, beta], [out, mean, var]
+
+
+def _train_inputs(shape, axes, dtype):
+    rng = np.random.default_rng(0)
     xv = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     gv = rng.uniform(0.5, 2, _stat_shape(shape, axes)).astype(dtype)
     bv = rng.standard_normal(_stat_shape(shape, axes)).astype(dtype)
+    return xv, gv, bv
+
+
+@pytest.fixture(scope="module")
+def native_all_shapes():
+    """dtype -> one native function computing every TRAIN_SHAPES case, each of its own
+    inputs: one g++ run per dtype, not one per shape. Built on first use."""
+    built = {}
+
+    def get(dtype):
+        if dtype not in built:
+            inputs, outputs = [], []
+            for shape, _ in TRAIN_SHAPES:
+                ins, outs = _train_graph(shape, dtype)
+                inputs += ins
+                outputs += outs
+            built[dtype] = sc.function(inputs, outputs, mode="native")
+        return built[dtype]
+
+    return get
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,axes", TRAIN_SHAPES)
+def test_batchnorm_train_matches_numpy(shape, axes, mode, dtype, native_all_shapes):
+    if mode == "native":
+        whole = native_all_shapes(dtype)
+        k = TRAIN_SHAPES.index((shape, axes))
+        rest = [_train_inputs(*case, dtype) for case in TRAIN_SHAPES]
+
+        def f(*own):  # this shape's outputs; the others get their usual inputs
+            args = [a for i, trio in enumerate(rest) for a in (own if i == k else trio)]
+            return whole(*args)[3 * k : 3 * k + 3]
+
+    else:
+        f = sc.function(*_train_graph(shape, dtype), mode=mode)
+    xv, gv, bv = _train_inputs(shape, axes, dtype)
     expected = ref_bn_train(xv.astype(np.float64), gv, bv, 1e-3, axes)
     tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == "float64" else {"rtol": 1e-4, "atol": 1e-4}
     for got, e in zip(f(xv, gv, bv), expected):

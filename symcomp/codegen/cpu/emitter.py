@@ -24,6 +24,7 @@ from symcomp.codegen.cpu.registry import (
     load_emitters,
 )
 from symcomp.codegen.templates import render
+from symcomp.codegen.toolchain import SHARED_MARKER, UNIT_MARKER
 from symcomp.graph.variable import Constant
 
 
@@ -38,6 +39,11 @@ class EmitOptions:
     openmp: bool = True
     openmp_minsize: int = 200000
     nogil_minsize: int = 16384  # elements: below this, releasing the GIL costs more than it saves
+    # A module whose node code is larger than this (characters of node bodies and the helper
+    # functions they call) is split into `units` translation units of node functions plus one
+    # of glue, which the toolchain compiles concurrently.
+    split_above: int = 24000
+    units: int = 2
 
     @classmethod
     def from_config(cls) -> EmitOptions:
@@ -72,6 +78,10 @@ class ModuleSpec:
     includes: tuple
     functions: tuple
     nodes: tuple
+    units: tuple  # tuples of NodeSpec, one per translation unit of node functions
+    marker: str  # the line between translation units; empty for a single unit
+    declarations: tuple  # the glue unit's marker and node declarations when split
+    linkage: str  # of the node functions: "static" in one unit, else hidden and external
     arguments: tuple
     constant_slots: tuple
     output_slots: tuple
@@ -121,11 +131,23 @@ def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
                 frees=tuple(sorted(s for s, last in last_use.items() if last == k)),
             )
         )
+    units = _units(nodes, builder.functions, options)
     spec = ModuleSpec(
         title=_title(fgraph),
         includes=tuple(builder.includes),
-        functions=tuple(builder.functions),
+        # When split, the helper functions follow the marker of code shared by node units.
+        functions=(SHARED_MARKER,) * (len(units) > 1) + tuple(builder.functions),
         nodes=tuple(nodes),
+        units=units,
+        marker=UNIT_MARKER if len(units) > 1 else "",
+        declarations=(UNIT_MARKER,)
+        + tuple(
+            f"SC_NODE int node{n.index}(PyArrayObject* const*, PyArrayObject**, PyObject*);"
+            for n in nodes
+        )
+        if len(units) > 1
+        else (),
+        linkage="SC_NODE" if len(units) > 1 else "static",
         arguments=tuple(
             Argument(slots[v], TYPENUMS[v.type.dtype], v.type.ndim, dims_literal(v.type.shape))
             for v in fgraph.inputs
@@ -139,6 +161,34 @@ def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
     source = render("cpu/module.cpp.j2", m=spec)
     arrays = tuple(_constant_array(c) for c in constants)
     return ModuleCode(source, _readable_name(fgraph), arrays, tuple(fallback))
+
+
+_FUNCTION_NAME = re.compile(r"(\w+)\s*\(")
+
+
+def _units(nodes: list, functions: list, options: EmitOptions) -> tuple:
+    """The node functions spread over translation units of about equal compile cost
+    (deterministic). A node's cost is the size of its body and of the helper functions it
+    calls: each unit holds every helper, but the compiler only compiles those called there."""
+    helpers = {}
+    for fn in functions:
+        for line in fn.splitlines():
+            if line.startswith("static ") and (found := _FUNCTION_NAME.search(line)):
+                helpers[found.group(1)] = len(fn)
+                break
+    costs = []
+    for node in nodes:
+        called = set(re.findall(r"\b(\w+)\s*\(", node.body))
+        costs.append(len(node.body) + sum(size for name, size in helpers.items() if name in called))
+    if options.units < 2 or sum(costs) <= options.split_above or len(nodes) < options.units:
+        return (tuple(nodes),)
+    loads = [0] * options.units
+    members: list[list] = [[] for _ in range(options.units)]
+    for k in sorted(range(len(nodes)), key=lambda k: (-costs[k], k)):
+        unit = loads.index(min(loads))
+        loads[unit] += costs[k]
+        members[unit].append(k)
+    return tuple(tuple(nodes[k] for k in sorted(ks)) for ks in members if ks)
 
 
 def _emit_node(builder, node, options) -> NodeCode | None:

@@ -8,18 +8,18 @@ static void elemwise0(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
-    if (n < 200000) {
+    // One loop for the serial and the parallel path, so its body is compiled once.
+    const auto dense = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) {
 #pragma omp simd
-      for (npy_intp i = 0; i < n; ++i) {
+      for (npy_intp i = lo; i < hi; ++i) {
         const double a0 = d0[i];
         o[i] = (-a0);
       }
-      return;
-    }
-#pragma omp parallel for simd schedule(static) if (n >= 200000)
-    for (npy_intp i = 0; i < n; ++i) {
-      const double a0 = d0[i];
-      o[i] = (-a0);
+    };
+    if (n >= 200000) {
+      sc::parallel_ranges(n, dense);
+    } else {
+      dense(0, n);
     }
     return;
   }
@@ -55,20 +55,19 @@ static void elemwise1(PyArrayObject* const* in, PyArrayObject* out) {
   if (sc::dense(in[0], n) && sc::dense(in[1], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
     const double* __restrict d1 = reinterpret_cast<const double*>(PyArray_DATA(in[1]));
-    if (n < 200000) {
+    // One loop for the serial and the parallel path, so its body is compiled once.
+    const auto dense = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) {
 #pragma omp simd
-      for (npy_intp i = 0; i < n; ++i) {
+      for (npy_intp i = lo; i < hi; ++i) {
         const double a0 = d0[i];
         const double a1 = d1[i];
         o[i] = (a0 * a1);
       }
-      return;
-    }
-#pragma omp parallel for simd schedule(static) if (n >= 200000)
-    for (npy_intp i = 0; i < n; ++i) {
-      const double a0 = d0[i];
-      const double a1 = d1[i];
-      o[i] = (a0 * a1);
+    };
+    if (n >= 200000) {
+      sc::parallel_ranges(n, dense);
+    } else {
+      dense(0, n);
     }
     return;
   }
@@ -108,18 +107,18 @@ static void elemwise2(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
-    if (n < 200000) {
+    // One loop for the serial and the parallel path, so its body is compiled once.
+    const auto dense = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) {
 #pragma omp simd
-      for (npy_intp i = 0; i < n; ++i) {
+      for (npy_intp i = lo; i < hi; ++i) {
         const double a0 = d0[i];
         o[i] = std::exp(a0);
       }
-      return;
-    }
-#pragma omp parallel for simd schedule(static) if (n >= 200000)
-    for (npy_intp i = 0; i < n; ++i) {
-      const double a0 = d0[i];
-      o[i] = std::exp(a0);
+    };
+    if (n >= 200000) {
+      sc::parallel_ranges(n, dense);
+    } else {
+      dense(0, n);
     }
     return;
   }
@@ -155,20 +154,19 @@ static void elemwise3(PyArrayObject* const* in, PyArrayObject* out) {
   if (sc::dense(in[0], n) && sc::dense(in[1], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
     const float* __restrict d1 = reinterpret_cast<const float*>(PyArray_DATA(in[1]));
-    if (n < 200000) {
+    // One loop for the serial and the parallel path, so its body is compiled once.
+    const auto dense = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) {
 #pragma omp simd
-      for (npy_intp i = 0; i < n; ++i) {
+      for (npy_intp i = lo; i < hi; ++i) {
         const double a0 = d0[i];
         const float a1 = d1[i];
         o[i] = (a0 * static_cast<double>(a1));
       }
-      return;
-    }
-#pragma omp parallel for simd schedule(static) if (n >= 200000)
-    for (npy_intp i = 0; i < n; ++i) {
-      const double a0 = d0[i];
-      const float a1 = d1[i];
-      o[i] = (a0 * static_cast<double>(a1));
+    };
+    if (n >= 200000) {
+      sc::parallel_ranges(n, dense);
+    } else {
+      dense(0, n);
     }
     return;
   }
@@ -209,20 +207,19 @@ static void elemwise4(PyArrayObject* const* in, PyArrayObject* out) {
   sc::NoGil nogil(n >= 16384);
   if (sc::dense(in[0], n)) {
     const double* __restrict d0 = reinterpret_cast<const double*>(PyArray_DATA(in[0]));
-    if (n < 200000) {
+    // One loop for the serial and the parallel path, so its body is compiled once.
+    const auto dense = [&](npy_intp lo, npy_intp hi) __attribute__((noinline)) {
 #pragma omp simd
-      for (npy_intp i = 0; i < n; ++i) {
+      for (npy_intp i = lo; i < hi; ++i) {
         const double a0 = d0[i];
         const double a1 = s1;
         o[i] = (a0 + a1);
       }
-      return;
-    }
-#pragma omp parallel for simd schedule(static) if (n >= 200000)
-    for (npy_intp i = 0; i < n; ++i) {
-      const double a0 = d0[i];
-      const double a1 = s1;
-      o[i] = (a0 + a1);
+    };
+    if (n >= 200000) {
+      sc::parallel_ranges(n, dense);
+    } else {
+      dense(0, n);
     }
     return;
   }
@@ -251,9 +248,10 @@ static void elemwise4(PyArrayObject* const* in, PyArrayObject* out) {
 }
 
 
+
+
 // Elemwise{Neg}: 1 inputs -> Tensor(float64, shape=(?, ?))
-static int node0(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node0(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 1) < 0) return -1;
   out[0] = sc::empty(2, shape, NPY_FLOAT64);
@@ -263,8 +261,7 @@ static int node0(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // Elemwise{Mul}: 2 inputs -> Tensor(float64, shape=(?, ?))
-static int node1(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node1(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
   out[0] = sc::empty(2, shape, NPY_FLOAT64);
@@ -274,8 +271,7 @@ static int node1(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // Elemwise{Exp}: 1 inputs -> Tensor(float64, shape=(?, ?))
-static int node2(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node2(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 1) < 0) return -1;
   out[0] = sc::empty(2, shape, NPY_FLOAT64);
@@ -285,8 +281,7 @@ static int node2(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // Elemwise{Mul}: 2 inputs -> Tensor(float64, shape=(?, ?))
-static int node3(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node3(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
   out[0] = sc::empty(2, shape, NPY_FLOAT64);
@@ -296,8 +291,7 @@ static int node3(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // Elemwise{Add}: 2 inputs -> Tensor(float64, shape=(?, ?))
-static int node4(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node4(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
   out[0] = sc::empty(2, shape, NPY_FLOAT64);
@@ -307,8 +301,7 @@ static int node4(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // DimShuffle{1,0}: 1 inputs -> Tensor(float64, shape=(?, ?))
-static int node5(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node5(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   static const int source[] = {1, 0};
   npy_intp dims[2], strides[2];
   for (int k = 0; k < 2; ++k) {
@@ -320,8 +313,7 @@ static int node5(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // GoldenPyOp: 1 inputs -> Tensor(float64, shape=(?, ?)) [Python perform]
-static int node6(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node6(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   static const int typenums[] = {NPY_FLOAT64};
   static const int ndims[] = {2};
   static const npy_intp dims[] = {-1, -1};
@@ -330,8 +322,7 @@ static int node6(PyArrayObject* const* in, PyArrayObject** out,
 }
 
 // ShapeI{1}: 1 inputs -> Tensor(int64, shape=())
-static int node7(PyArrayObject* const* in, PyArrayObject** out,
-                                PyObject* thunks) {
+static int node7(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp n[1] = { 1 };
   out[0] = sc::empty(0, n, NPY_INT64);
   if (out[0] == nullptr) return -1;
@@ -339,7 +330,6 @@ static int node7(PyArrayObject* const* in, PyArrayObject** out,
   o[0] = PyArray_DIMS(in[0])[1];
   return 0;
 }
-
 static const npy_intp dims0[] = {-1, -1};
 static const npy_intp dims1[] = {-1};
 static const sc::ArgSpec specs[] = {
