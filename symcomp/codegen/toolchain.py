@@ -225,9 +225,11 @@ def split_units(source: str) -> list[str]:
     return [*units, f"{header}\n{parts[-1]}"]
 
 
-def _run(command: list[str], timeout: float, source_path: Path) -> tuple[str, int]:
+def run_compiler(command: list[str], timeout: float) -> tuple[str, int | None]:
+    """A compiler's combined output and exit code (None: killed after ``timeout`` seconds;
+    127: it could not be started). Shared by g++ and nvcc."""
     try:
-        # A new session so a timeout kills cc1plus and the assembler too, not only the driver.
+        # A new session so a timeout kills cc1plus/cicc and the assembler too, not only the driver.
         process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -237,27 +239,36 @@ def _run(command: list[str], timeout: float, source_path: Path) -> tuple[str, in
             start_new_session=True,
         )
     except OSError as exc:
-        raise CompileError(
-            f"cannot run the C++ compiler: {exc}", source_path, command, ""
-        ) from None
+        return f"cannot run {command[0]}: {exc}", 127
     try:
         output, _ = process.communicate(timeout=timeout or None)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(OSError):
             os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        raise CompileError(
-            f"C++ compile timed out after {timeout:g} s (flag compile_timeout)",
-            source_path,
-            command,
-            output or "",
-        ) from None
+        return output or "", None
     except BaseException:  # KeyboardInterrupt: do not leave the compiler running
         with contextlib.suppress(OSError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         raise
     return output, process.returncode
+
+
+def _run(command: list[str], timeout: float, source_path: Path) -> tuple[str, int]:
+    output, code = run_compiler(command, timeout)
+    if code is None:
+        raise CompileError(
+            f"C++ compile timed out after {timeout:g} s (flag compile_timeout)",
+            source_path,
+            command,
+            output,
+        )
+    if code == 127 and output.startswith("cannot run "):
+        raise CompileError(
+            f"cannot run the C++ compiler: {output[len('cannot run ') :]}", source_path, command, ""
+        )
+    return output, code
 
 
 @functools.cache

@@ -362,7 +362,7 @@ def test_compiles_are_cached_on_disk(monkeypatch):
     def no_nvcc(*args, **kwargs):
         raise AssertionError("nvcc ran although the cache holds the result")
 
-    monkeypatch.setattr(nvcc_module, "_run", no_nvcc)
+    monkeypatch.setattr(nvcc_module, "run_compiler", no_nvcc)
     again = compile_cuda(source, "sm_80", name="cached")
     assert again == first
     stored = list((Path(config.cache_dir) / "pickled").glob("cuda_cached_sm_80_cubin-*.pkl"))

@@ -10,13 +10,11 @@ output kind, nvcc's path, version and flags, and the headers under ``templates/i
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symcomp.codegen.cache import CacheMissError, _headers_hash, get_pickled, open_store
-from symcomp.codegen.toolchain import CompileError, symcomp_include_dir
+from symcomp.codegen.toolchain import CompileError, run_compiler, symcomp_include_dir
 from symcomp.config import config
 
 __all__ = ["NVCC_FLAGS", "CudaBinary", "Nvcc", "compile_cuda", "find_nvcc", "normalize_arch"]
@@ -159,7 +157,7 @@ def _build(source: str, arch: str, kind: str, label: str, nvcc: Nvcc, timeout: f
         src.write_text(source)
         command = nvcc.command(src, out, arch, kind)
         start = time.perf_counter()
-        output, code = _run(command, timeout)
+        output, code = run_compiler(command, timeout)
         seconds = time.perf_counter() - start
         if code is None or code != 0:
             kept = _keep_failed(source, f"cuda_{label}_{arch}-{digest[:12]}")
@@ -183,32 +181,3 @@ def _keep_failed(source: str, dirname: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix="symcomp-cuda-failed-")) / f"{dirname}.cu"
     path.write_text(source)
     return path
-
-
-def _run(command: list[str], timeout: float) -> tuple[str, int | None]:
-    """nvcc's combined output and exit code (None: killed after ``timeout`` seconds)."""
-    try:
-        # A new session so a timeout also kills cicc, ptxas and the host compiler.
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return f"cannot run nvcc: {exc}", 127
-    try:
-        output, _ = process.communicate(timeout=timeout or None)
-        return output, process.returncode
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return output or "", None
-    except BaseException:  # KeyboardInterrupt: do not leave nvcc running
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise
