@@ -2,7 +2,7 @@
 
 Arithmetic (this module): add/mul chains gather their constants into one, x + 0, x * 1,
 x - 0, 0 - x, x - x and x + neg(x), neg(neg(x)), x - y as x + neg(y), division by a float
-constant. Shapes, dimshuffles, reshapes and casts: canonicalize_shape.py, which registers
+constant, and the gradient markers disconnected_grad/zero_grad (identities once grad has run). Shapes, dimshuffles, reshapes and casts: canonicalize_shape.py, which registers
 into the same pass. Constant folding is part of the pass too (as in Theano), so nothing it
 leaves behind is foldable and a second pipeline run changes nothing.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import symcomp.scalar.arith as sa
+from symcomp.gradient import DisconnectedGrad, ZeroGrad
 from symcomp.graph.sourceinfo import attributed_to
 from symcomp.graph.variable import Constant
 from symcomp.optimize.engine import Pass, rebuild_node
@@ -334,3 +335,9 @@ def _broadcast_static(shapes):
 
 
 from symcomp.optimize import canonicalize_shape  # noqa: E402, F401  (registers its rules)
+
+
+@canonicalize.node_rule(DisconnectedGrad, ZeroGrad)
+def drop_gradient_marker(node):
+    # disconnected_grad(x) / zero_grad(x) -> x: they only matter to sc.grad, which has run.
+    return node.inputs[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from symcomp.tensor.type import TensorType, normalize_dtype
 class Eye(Op):
     """An n x m matrix of ``dtype`` with ones on diagonal k, as numpy.eye.
     Inputs: n, m, k (int scalars)."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     dtype: str = "float64"
     differentiable = False
@@ -61,6 +64,8 @@ def identity_like(x, dtype=None):
 class ARange(Op):
     """Evenly spaced values start, start + step, ... below stop, as numpy.arange: the
     length is max(ceil((stop - start) / step), 0). Inputs: start, stop, step (scalars)."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     dtype: str = "int64"
     differentiable = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -129,6 +130,9 @@ class SumToShape(Op):
     """Sum a broadcast result ``g`` back to the shape of ``x`` (the gradient of
     broadcasting). Only x's shape is read. Leading extra dims of ``g`` are summed away;
     dims where x has length 1 and ``g`` does not are summed with keepdims."""
+
+    # The output may be ``g`` itself (nothing to sum), never x: x only lends its shape.
+    view_map: ClassVar[dict] = {0: (0,)}
 
     def make_node(self, g, x):
         g, x = as_tensor_variable(g), as_tensor_variable(x)

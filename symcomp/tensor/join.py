@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -31,6 +32,8 @@ def _add(a, b):
 class Concatenate(Op):
     """Join the inputs (one or more, same ndim >= 1) along ``axis``, as numpy.concatenate;
     the result has the inputs' common dtype (numpy.result_type)."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     axis: int
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -48,6 +49,8 @@ def _repeated_length(n, r):
 class Repeat(Op):
     """Repeat each entry along ``axis`` (None: of the flattened array) by ``repeats`` (an
     int, or an int vector with one count per entry), as numpy.repeat."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     axis: int | None = None
 
@@ -171,6 +174,8 @@ def repeat(x, repeats, axis: int | None = None):
 class Tile(Op):
     """x repeated ``reps`` times along each dim, as numpy.tile (reps shorter than x.ndim is
     padded with 1s in front; longer adds leading dims to x)."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     reps: tuple
 

@@ -4,6 +4,7 @@ and stack live in join.py; Eye and ARange in construct.py (all exported here).""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -48,6 +49,8 @@ __all__ = [
 @dataclass(frozen=True)
 class MakeVector(Op):
     """Stack scalars into a vector of ``dtype`` (inputs are cast to it)."""
+
+    view_map: ClassVar[dict] = {}  # always a new array (memory planning may reuse it)
 
     dtype: str = "int64"
 

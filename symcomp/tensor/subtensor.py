@@ -396,6 +396,7 @@ class IncSubtensor(Op):
 
     idx_list: tuple
     set_instead_of_inc: bool = False
+    view_map: ClassVar[dict] = {}  # the output is always a new array (memory planning may reuse it)
 
     def __str__(self):
         name = "SetSubtensor" if self.set_instead_of_inc else "IncSubtensor"

@@ -37,6 +37,10 @@ EMITTER_MODULES = (
     "symcomp.codegen.cpu.conv",
     "symcomp.codegen.cpu.pool",
     "symcomp.codegen.cpu.random",
+    "symcomp.codegen.cpu.subtensor",
+    "symcomp.codegen.cpu.construct",
+    "symcomp.codegen.cpu.advanced",
+    "symcomp.codegen.cpu.cumulative",
 )
 
 
@@ -139,10 +143,11 @@ class ModuleBuilder:
 class NodeContext:
     """What an emitter may use while emitting ``node`` (the ``ctx`` argument)."""
 
-    def __init__(self, builder: ModuleBuilder, node, options):
+    def __init__(self, builder: ModuleBuilder, node, options, index: int = 0):
         self.builder = builder
         self.node = node
         self.options = options
+        self.index = index  # the node's position in its graph: its entry in `thunks`
         self.dialect = builder.dialect
         self.inputs = [f"in[{k}]" for k in range(len(node.inputs))]
         self.outputs = [f"out[{k}]" for k in range(len(node.outputs))]
