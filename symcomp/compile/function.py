@@ -18,7 +18,7 @@ from symcomp.graph.basic import ancestors, clone_replace
 from symcomp.graph.fgraph import FunctionGraph
 from symcomp.graph.sourceinfo import user_source
 from symcomp.graph.variable import Constant, Variable
-from symcomp.optimize.inplace import plan_inplace, planning_enabled
+from symcomp.optimize.inplace import InplacePlan, plan_inplace, planning_enabled
 from symcomp.optimize.mode import Mode
 from symcomp.optimize.pipeline import rewrite
 from symcomp.tensor.basic import as_tensor_variable
@@ -93,28 +93,29 @@ def function(
     if givens:
         pairs = list(givens.items()) if isinstance(givens, Mapping) else list(givens)
         graph_outputs = clone_replace(graph_outputs, _check_givens(pairs))
-    used = set(ancestors(graph_outputs))
-    _check_unused(ins, used, on_unused_input)
-    shared_vars = [v for v in _leaves(graph_outputs) if isinstance(v, SharedVariable)]
+    reached = ancestors(graph_outputs)
+    _check_unused(ins, set(reached), on_unused_input)
+    leaves = [v for v in reached if v.owner is None]
+    shared_vars = [v for v in leaves if isinstance(v, SharedVariable)]
     for var, _ in upd:
         if var not in shared_vars:
             shared_vars.append(var)
     implicit = [In(v, name=v.name, borrow=True) for v in shared_vars]
     graph_inputs = [i.variable for i in ins] + shared_vars
-    FunctionGraph(graph_inputs, graph_outputs)  # reports missing inputs before rewriting
+    given = set(graph_inputs)
+    if any(v not in given and not isinstance(v, Constant) for v in leaves):
+        FunctionGraph(graph_inputs, graph_outputs)  # reports the missing input before rewriting
     graph_outputs, report = cached_rewrite(
         graph_inputs, graph_outputs, resolved, config.on_opt_error, rewrite
     )
     fgraph = FunctionGraph(graph_inputs, graph_outputs)
-    if planning_enabled(resolved):
-        plan_inplace(
-            fgraph,
-            mutable_inputs=[i.variable for i in ins if i.mutable],
-            shared_updates={var: len(outs) + k for k, (var, _) in enumerate(upd)},
-        )
+    planned = planning_enabled(resolved)
+    plan_key = _plan_key(report, ins, upd, graph_inputs, planned)
+    if planned:
+        _plan_memory(fgraph, plan_key, ins, upd, len(outs))
     maker = FunctionMaker(fgraph, ins + implicit, outs, len(upd), mode, profile)
     maker.rewrite_report = report
-    maker.plan_key = _plan_key(report, ins, upd, graph_inputs, planning_enabled(resolved))
+    maker.plan_key = plan_key
     fn = Function(
         maker,
         n_explicit=len(ins),
@@ -138,6 +139,45 @@ def _plan_key(report, ins, upd, graph_inputs, planned) -> str | None:
     position = {id(v): k for k, v in enumerate(graph_inputs)}
     updated = [position[id(var)] for var, _ in upd]
     return f"{key}|{planned}|{mutable}|{updated}"
+
+
+# In-place plans by plan key, this process: (node ops, {node position: input}, checked node
+# positions, update positions). The plan key stands for the final graph and the planning
+# inputs, so a function built again from the same code gets the same plan without planning.
+_PLANS: dict[str, tuple] = {}
+_PLANS_MAX = 512
+
+
+def _plan_memory(fgraph, plan_key, ins, upd, n_outputs: int) -> None:
+    """Set ``fgraph.inplace_plan``: remembered for ``plan_key``, or planned (and remembered)."""
+    nodes = fgraph.apply_nodes
+    known = _PLANS.get(plan_key) if plan_key is not None else None
+    if known is not None:
+        ops, where, checked, updates = known
+        if len(ops) == len(nodes) and all(n.op == op for n, op in zip(nodes, ops)):
+            fgraph.inplace_plan = InplacePlan(
+                {nodes[p]: k for p, k in where.items()},
+                frozenset(nodes[p] for p in checked),
+                updates,
+            )
+            return
+    plan = plan_inplace(
+        fgraph,
+        mutable_inputs=[i.variable for i in ins if i.mutable],
+        shared_updates={var: n_outputs + k for k, (var, _) in enumerate(upd)},
+    )
+    if plan_key is None:
+        return
+    position = {node: p for p, node in enumerate(nodes)}
+    _PLANS.pop(plan_key, None)
+    _PLANS[plan_key] = (
+        tuple(n.op for n in nodes),
+        {position[n]: k for n, k in plan.nodes.items()},
+        frozenset(position[n] for n in plan.checked),
+        plan.updates,
+    )
+    while len(_PLANS) > _PLANS_MAX:
+        del _PLANS[next(iter(_PLANS))]
 
 
 def _as_seq(x, what):
@@ -237,10 +277,6 @@ def _check_unused(ins, used, policy):
     if policy == "raise":
         raise UnusedInputError(msg)
     warnings.warn(msg, stacklevel=3)
-
-
-def _leaves(outputs):
-    return [v for v in ancestors(outputs) if v.owner is None]
 
 
 class Function:

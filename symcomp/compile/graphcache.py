@@ -22,6 +22,11 @@ from symcomp.graph.variable import Constant
 
 FORMAT = 1
 
+# The rewritten graphs (dumped) this process has seen, by key: a graph built again by the same
+# code skips the cache store (no file system access). Bounded: oldest out first.
+_SEEN: dict[str, bytes] = {}
+_SEEN_MAX = 256
+
 
 class _NotPicklable(Exception):
     """The rewritten graph is not cached: pickle cannot store it (e.g. an op class defined
@@ -42,12 +47,18 @@ def code_digest() -> str:
 
 def graph_key(inputs, outputs, options: tuple) -> str:
     """A digest of the graph as built (structure, ops, types, constants, source lines)."""
+    return _graph_key(inputs, outputs, options)[0]
+
+
+def _graph_key(inputs, outputs, options: tuple) -> tuple[str, int]:
+    """(graph_key, number of nodes)."""
     h = hashlib.sha256(repr((FORMAT, options)).encode())
     ids: dict = {}
     for k, v in enumerate(inputs):
         ids[v] = f"i{k}"
         h.update(f"in {k} {v.type}".encode())
-    for j, node in enumerate(toposort(outputs, blockers=inputs)):
+    nodes = toposort(outputs, blockers=inputs)
+    for j, node in enumerate(nodes):
         args = []
         for v in node.inputs:
             if v not in ids:
@@ -68,7 +79,7 @@ def graph_key(inputs, outputs, options: tuple) -> str:
             h.update(f"const {ids[o]} {o.type} {o.weak}".encode())
             h.update(np.ascontiguousarray(o.data).tobytes())
     h.update(repr([ids.get(o, "?") for o in outputs]).encode())
-    return h.hexdigest()
+    return h.hexdigest(), len(nodes)
 
 
 def dump_graph(inputs, outputs) -> bytes:
@@ -102,6 +113,11 @@ def _unpickled(data: bytes) -> tuple:
 
 def load_graph(data: bytes, inputs) -> list:
     """The outputs of a dumped graph, rebuilt on ``inputs`` (the caller's variables)."""
+    return _load_graph(data, inputs)[0]
+
+
+def _load_graph(data: bytes, inputs) -> tuple[list, int]:
+    """(the outputs of a dumped graph rebuilt on ``inputs``, its number of nodes)."""
     fmt, constants, nodes, out_refs = _unpickled(data)
     if fmt != FORMAT:
         raise ValueError("graph cache format changed")
@@ -117,7 +133,7 @@ def load_graph(data: bytes, inputs) -> list:
 
     for op, args, out_types, trace in nodes:
         built.append(Apply(op, [get(a) for a in args], out_types, trace=trace))
-    return [get(r) for r in out_refs]
+    return [get(r) for r in out_refs], len(built)
 
 
 def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
@@ -133,7 +149,7 @@ def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
         __version__,
         code_digest(),
     )
-    key = graph_key(inputs, outputs, options)
+    key, n_before = _graph_key(inputs, outputs, options)
     fresh: dict = {}
 
     def build() -> bytes:
@@ -148,10 +164,15 @@ def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
         except (pickle.PicklingError, AttributeError, TypeError) as err:
             raise _NotPicklable from err  # e.g. an op class defined inside a function
 
-    try:
-        data = get_pickled([key], build, name="graph")
-    except _NotPicklable:
-        return fresh["result"]
+    data = _SEEN.get(key)
+    if data is None:
+        try:
+            data = get_pickled([key], build, name="graph")
+        except _NotPicklable:
+            return fresh["result"]
+        _SEEN[key] = data
+        while len(_SEEN) > _SEEN_MAX:
+            del _SEEN[next(iter(_SEEN))]
     if "result" in fresh:
         fresh["result"][1].graph_key = key
         return fresh["result"]
@@ -160,7 +181,7 @@ def cached_rewrite(inputs, outputs, mode, on_error, rewrite):
     report = RewriteReport()
     report.from_cache = True
     report.graph_key = key  # the rewritten graph is a function of this key
-    new = load_graph(data, inputs)
-    report.nodes_before = len(toposort(outputs, blockers=inputs))
-    report.nodes_after = len(toposort(new, blockers=inputs))
+    new, n_after = _load_graph(data, inputs)
+    report.nodes_before = n_before
+    report.nodes_after = n_after  # every stored node is used: the dump is a toposort
     return new, report

@@ -31,17 +31,17 @@ class NativeRunner:
         plan_parts = _plan_parts(plan_key, compiler) if plan_key is not None else None
         found = _planned_module(fgraph, plan_parts) if plan_parts is not None else None
         if found is not None:
-            self.module, self.cache_entry, fallback, self._constants = found
+            self.module, self.cache_entry, fallback, self._constants, self.reusable = found
             self._source = None
         else:
             fallback = self._generate(fgraph, compiler, plan_parts)
+        if plan_parts is not None:
+            n_nodes = len(fgraph.apply_nodes)
+            _remember(plan_parts, (self.module, self.cache_entry, fallback, self.reusable, n_nodes))
         self.fallback_nodes = [fgraph.apply_nodes[k] for k in fallback]
         self._run = self.module.run
         fallback = set(fallback)
-        self._thunks = tuple(
-            functools.partial(_perform, node) if k in fallback else None
-            for k, node in enumerate(fgraph.apply_nodes)
-        )
+        self._thunks = node_thunks(fgraph.apply_nodes, fallback)
 
     def _generate(self, fgraph, compiler, plan_parts) -> tuple:
         """Generate the source and get its module (compiled on a cache miss); records the
@@ -52,6 +52,7 @@ class NativeRunner:
         code = generate(fgraph)
         self._source = code.source
         self._constants = code.constants
+        self.reusable = code.reusable
         self.module, self.cache_entry = get_module(
             code.source, code.name, compiler, description=_description(fgraph)
         )
@@ -62,6 +63,7 @@ class NativeRunner:
                 len(fgraph.apply_nodes),
                 code.fallback,
                 len(code.constants),
+                code.reusable,
             )
             put_pickled(plan_parts, plan, name="native")
         return code.fallback
@@ -86,17 +88,22 @@ class NativeRunner:
 
     def caller(self, n_explicit, containers, updated, copy, kind, keys, general, filter):
         """The module's native call path for a Function (see caller.hpp), or None when the
-        module has none."""
+        module has none. ``copy[k]``: whether output k must be a fresh array (else it is
+        borrowed: Out(borrow=True)). A borrowed output that the module can compute into a
+        given buffer (``self.reusable``) is kept by the caller and written into by the next
+        call when its shape and dtype still fit."""
         make = getattr(self.module, "caller", None)
         if make is None:
             return None
+        reusable = set(self.reusable)
+        codes = bytes(1 if c else 2 if k in reusable else 0 for k, c in enumerate(copy))
         return make(
             n_explicit,
             self._constants,
             self._thunks,
             containers,
             updated,
-            copy,
+            codes,
             kind,
             keys,
             general,
@@ -150,6 +157,9 @@ def _symcomp_code_only(fgraph) -> bool:
             ops.append(scalar)
         if isinstance(op, Composite):
             ops.extend(inner for inner, *_ in op.nodes)
+        graphs = getattr(op, "inner_graphs", None)
+        if graphs is not None:  # the ops of loops' and branches' inner graphs are code too
+            ops.extend(node.op for g in graphs() for node in g.apply_nodes)
     return True
 
 
@@ -163,22 +173,43 @@ def _plan_parts(plan_key: str, compiler) -> list:
     return ["plan", plan_key, repr(options), compiler.identity(), templates_hash()]
 
 
+# This process's runners by plan parts: (module, cache entry, fallback node indices,
+# reusable output positions, number of nodes). A function built again in the same process
+# (a new graph object from the same code) then touches no file and loads no module.
+# Bounded: oldest out first.
+_RUNNERS: dict[tuple, tuple] = {}
+_RUNNERS_MAX = 512
+
+
+def _remember(plan_parts, found: tuple) -> None:
+    key = tuple(plan_parts)
+    _RUNNERS.pop(key, None)
+    _RUNNERS[key] = found
+    while len(_RUNNERS) > _RUNNERS_MAX:
+        del _RUNNERS[next(iter(_RUNNERS))]
+
+
 def _planned_module(fgraph, plan_parts) -> tuple | None:
-    """(module, cache entry, fallback node indices, constants) recorded for ``plan_parts`` by an earlier
-    compile, if its module is still in the cache; None otherwise."""
+    """(module, cache entry, fallback node indices, constants, reusable output positions)
+    recorded for ``plan_parts`` by an earlier compile (in this process, or in the cache if its
+    module is still there); None otherwise."""
     from symcomp.codegen.cache import find_module, find_pickled
 
+    known = _RUNNERS.get(tuple(plan_parts))
+    if known is not None and known[4] == len(fgraph.apply_nodes):
+        module, entry, fallback, reusable, _ = known
+        return module, entry, fallback, tuple(_constant_arrays(fgraph)), reusable
     plan = find_pickled(plan_parts, name="native")
-    if plan is None:
+    if not isinstance(plan, tuple) or len(plan) != 6:
         return None
-    key, name, n_nodes, fallback, n_constants = plan
+    key, name, n_nodes, fallback, n_constants, reusable = plan
     constants = _constant_arrays(fgraph)
     if n_nodes != len(fgraph.apply_nodes) or n_constants != len(constants):
         return None
     found = find_module(key, name)
     if found is None:
         return None
-    return found[0], found[1], fallback, tuple(constants)
+    return found[0], found[1], fallback, tuple(constants), reusable
 
 
 def _constant_arrays(fgraph) -> list:
@@ -205,6 +236,37 @@ _WHOLE_FUNCTION = _WholeFunction()
 
 def _perform(node, *args):
     return node.op.perform(node, list(args))
+
+
+def node_thunks(nodes, fallback=None) -> tuple:
+    """The ``thunks`` argument of generated code for a graph's ``nodes`` (in their order):
+    per node its Python perform where the code may call it (the indices in ``fallback``;
+    every node when None: an inner graph's fallbacks are only known to its code), else None.
+    A node with inner graphs (``op.inner_graphs()``: Scan, MapIndex, IfElse) gets an
+    ``_InnerThunks`` of their thunks, callable as its perform."""
+    thunks = []
+    for k, node in enumerate(nodes):
+        graphs = getattr(node.op, "inner_graphs", None)
+        if graphs is not None:
+            thunks.append(_InnerThunks(node, graphs()))
+        elif fallback is None or k in fallback:
+            thunks.append(functools.partial(_perform, node))
+        else:
+            thunks.append(None)
+    return tuple(thunks)
+
+
+class _InnerThunks(tuple):
+    """The thunks of each of ``node``'s inner graphs (a tuple, read by the node's code), and,
+    called, its perform (where the node runs in Python)."""
+
+    def __new__(cls, node, graphs):
+        self = super().__new__(cls, (node_thunks(g.apply_nodes) for g in graphs))
+        self.node = node
+        return self
+
+    def __call__(self, *args):
+        return _perform(self.node, *args)
 
 
 def _description(fgraph) -> str:

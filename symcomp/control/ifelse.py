@@ -58,6 +58,12 @@ class IfElse(Op):
         types = [_merged_type(a, b) for a, b in zip(self.then_outputs, self.else_outputs)]
         return Apply.make(self, [cond, *free], types)
 
+    def inner_graphs(self) -> tuple:
+        """(then branch, else branch) as FunctionGraphs (see scan_op.inner_fgraphs)."""
+        from symcomp.control.scan_op import inner_fgraphs
+
+        return inner_fgraphs(self, self.then_outputs, self.else_outputs)
+
     def branch_function(self, which: bool):
         key = _compiled.setdefault(self, {})
         fn = key.get(which)

@@ -31,6 +31,19 @@ class MapIndex(Op):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    def __repr__(self) -> str:
+        # what the rewritten-graph cache keys on: the body's structure and constants
+        from symcomp.control.scan_op import inner_digest
+
+        try:
+            return f"{self}<{inner_digest(self.inner_inputs, self.inner_outputs)}>"
+        except ValueError:  # a body reading variables it does not take: never equal to another
+            return object.__repr__(self)
+
+    def __str__(self) -> str:
+        # no variable names: generated source names the op, and must not depend on them
+        return f"MapIndex[{len(self.inner_inputs) - 1} free, {len(self.inner_outputs)} outputs]"
+
     def make_node(self, n, *free):
         from symcomp.tensor.shapeof import as_shape_scalars
 
@@ -39,6 +52,12 @@ class MapIndex(Op):
             raise TypeError(f"MapIndex expects {len(self.inner_inputs) - 1} free inputs")
         out_types = [TensorType(o.dtype, (None,) + o.type.shape) for o in self.inner_outputs]
         return Apply.make(self, [n, *free], out_types)
+
+    def inner_graphs(self) -> tuple:
+        """(the body,) as a FunctionGraph (see scan_op.inner_fgraphs)."""
+        from symcomp.control.scan_op import inner_fgraphs
+
+        return inner_fgraphs(self, self.inner_outputs)
 
     def _function(self):
         fn = _compiled.get(self)
@@ -56,6 +75,8 @@ class MapIndex(Op):
 
     def perform(self, node, inputs):
         n, free = int(inputs[0]), inputs[1:]
+        if n < 0:
+            raise ValueError(f"{self}: the number of rows must be >= 0, got {n}")
         fn = self._function()
         rows = [fn(np.int64(i), *free) for i in range(n)]
         outs = []
@@ -95,20 +116,21 @@ class MapIndex(Op):
 def map_jacobian(expression, wrts, consider_constant=None, disconnected_inputs="raise"):
     """jacobian() for an expression whose length is only known at run time."""
     import symcomp.tensor as st
-    from symcomp.compile.sharedvalue import SharedVariable
     from symcomp.gradient import grad
-    from symcomp.graph.basic import graph_inputs
+    from symcomp.graph.basic import clone_replace, graph_inputs
     from symcomp.graph.variable import Constant
 
     flat = expression.flatten()
     index = st.lscalar("i")
     rows = grad(flat[index], wrts, consider_constant, disconnected_inputs)
+    # Shared variables too are inputs of the node: the body is a closed graph over its own
+    # copies of the free variables, which native code can compile.
     free = [
-        v
-        for v in graph_inputs(rows + [flat])
-        if v is not index and not isinstance(v, (Constant, SharedVariable))
+        v for v in graph_inputs(rows + [flat]) if v is not index and not isinstance(v, Constant)
     ]
-    op = MapIndex((index, *free), tuple(rows))
+    inner = [TensorType(v.dtype, tuple(v.type.shape))(name=v.name) for v in free]
+    rows = clone_replace(rows, dict(zip(free, inner)))
+    op = MapIndex((index, *inner), tuple(rows))
     stacked = op(flat.shape[0], *free)
     stacked = stacked if isinstance(stacked, list) else [stacked]
     return [

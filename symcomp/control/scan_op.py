@@ -28,6 +28,7 @@ from symcomp.graph.op import Op
 from symcomp.tensor.type import TensorType
 
 _compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_graphs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +133,10 @@ class Scan(Op):
             out_types.append(TensorType(out.dtype, (None,) + tuple(out.type.shape)))
         return Apply.make(self, [n_steps, *args], out_types)
 
+    def inner_graphs(self) -> tuple:
+        """(the step,) as a FunctionGraph (see ``inner_fgraphs``)."""
+        return inner_fgraphs(self, self.inner_outputs)
+
     # -- NumPy reference ----------------------------------------------------------------
     def inner_function(self):
         fn = _compiled.get(self)
@@ -224,6 +229,23 @@ class Scan(Op):
         from symcomp.control.scan_grad import scan_pullback
 
         return scan_pullback(self, inputs, outputs, cotangents)
+
+
+def inner_fgraphs(op, *outputs) -> tuple:
+    """One FunctionGraph over ``op.inner_inputs`` per sequence of inner outputs, built once
+    per op and unchecked (a MapIndex's may read shared variables).
+
+    ``op.inner_graphs()`` of the control-flow ops (Scan, IfElse, MapIndex) returns these:
+    native code numbers an inner graph's nodes in this order, and the runner lays out their
+    Python performs in the same order (``node_thunks`` in symcomp/compile/native.py).
+    """
+    graphs = _graphs.get(op)
+    if graphs is None:
+        from symcomp.graph.fgraph import FunctionGraph
+
+        graphs = tuple(FunctionGraph(op.inner_inputs, outs, check=False) for outs in outputs)
+        _graphs[op] = graphs
+    return graphs
 
 
 def inner_digest(inputs, outputs) -> str:

@@ -104,7 +104,6 @@ def _has_cxx() -> bool:
 PYTHON_ONLY_OPS = {
     "CrossentropyCategorical1Hot",
     "CrossentropyCategorical1HotGrad",
-    "MapIndex",
 }
 
 _NATIVE = [pytest.mark.cxx, pytest.mark.skipif(not _has_cxx(), reason="no C++ compiler")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from symcomp.codegen.cpu.emitter import ReusesOutput
 from symcomp.codegen.cpu.registry import NodeCode, emitter, supported
 from symcomp.tensor.elemwise import Elemwise
 
@@ -119,4 +120,6 @@ def emit_elemwise(node, ctx) -> NodeCode | None:
         typenum=ctx.typenum(out.type.dtype),
         kernel=name,
     )
-    return NodeCode(body)
+    # The kernels write out[i] after reading every input at i, never reading the output:
+    # the node can write into a reused output or an input planned in place.
+    return ReusesOutput(body)

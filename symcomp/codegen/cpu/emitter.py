@@ -4,7 +4,14 @@ Python decides everything here (slots, names, which nodes run natively, when to 
 intermediates); ``templates/cpu/module.cpp.j2`` lays it out. The module exports
 ``run(inputs, constants, thunks) -> list``: ``inputs`` in ``fgraph.inputs`` order, the graph's
 constants as arrays, and one entry per node in ``thunks`` (a Python callable for nodes that
-run their ``perform``, else None). Outputs come back in ``fgraph.outputs`` order.
+run their ``perform``, else None; for nodes with inner graphs, the thunks of those graphs: see
+``node_thunks`` in symcomp/compile/native.py). Outputs come back in ``fgraph.outputs`` order.
+
+Output buffers: a node whose emitter returns ``ReusesOutput`` code may start with ``out[0]``
+set to a buffer it may write its output into, and keeps it when its dtype and shape fit
+(``sc::fit_or_empty``): the buffer of an input that ``fgraph.inplace_plan`` (see
+symcomp.optimize.inplace) lets it overwrite, or else, for a function output, the array the
+caller passes for reuse (``Out(borrow=True)``: the previous call's output).
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class NodeSpec:
     outputs: tuple  # slots
     out_size: int
     frees: tuple  # slots released after the node
+    out_init: str = "{}"  # C initializer of the output array list (a candidate buffer)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,17 @@ class ModuleCode:
     name: str  # readable, for the cache entry's directory
     constants: tuple  # arrays, in the module's constant order
     fallback: tuple  # indices of the nodes that run their Python perform
+    reusable: tuple = ()  # positions in fgraph.outputs whose node takes a buffer to reuse
+
+
+@dataclass(frozen=True)
+class ReusesOutput(NodeCode):
+    """Node code that takes a candidate output buffer: on entry ``out[0]`` is a new reference
+    to a buffer (aligned, writeable, C-contiguous, sharing no memory with the node's inputs
+    unless planned in place) or nullptr; the body sets ``out[0] = sc::fit_or_empty(out[0],
+    nd, shape, typenum)`` before writing, and on failure may leave it for the caller to
+    release. The node must write its output without reading it (so an input planned in
+    place is read at each element before that element is written)."""
 
 
 def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
@@ -111,13 +130,20 @@ def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
     inputs = set(fgraph.inputs)
     constants = [c for c in fgraph.constants if c not in inputs]
     builder = ModuleBuilder()
-    nodes, fallback = [], []
+    nodes, fallback, reusable = [], [], []
     last_use = _last_uses(fgraph, slots)
+    plan = getattr(fgraph, "inplace_plan", None)
+    first_position = {}
+    for j, o in enumerate(fgraph.outputs):
+        first_position.setdefault(o, j)
     for k, node in enumerate(fgraph.apply_nodes):
-        code = _emit_node(builder, node, options)
+        code = _emit_node(builder, node, options, k)
         if code is None:
             fallback.append(k)
             code = _fallback_code(node, k)
+        out_init = "{}"
+        if isinstance(code, ReusesOutput):
+            out_init = _candidate(node, plan, first_position, len(fgraph.inputs), reusable)
         ins = [f"v[{slots[i]}]" for i in node.inputs] or ["nullptr"]
         nodes.append(
             NodeSpec(
@@ -129,6 +155,7 @@ def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
                 outputs=tuple(slots[o] for o in node.outputs),
                 out_size=max(1, len(node.outputs)),
                 frees=tuple(sorted(s for s, last in last_use.items() if last == k)),
+                out_init=out_init,
             )
         )
     units = _units(nodes, builder.functions, options)
@@ -160,7 +187,23 @@ def generate(fgraph, options: EmitOptions | None = None) -> ModuleCode:
     )
     source = render("cpu/module.cpp.j2", m=spec)
     arrays = tuple(_constant_array(c) for c in constants)
-    return ModuleCode(source, _readable_name(fgraph), arrays, tuple(fallback))
+    return ModuleCode(
+        source, _readable_name(fgraph), arrays, tuple(fallback), tuple(sorted(reusable))
+    )
+
+
+def _candidate(node, plan, first_position: dict, n_given: int, reusable: list) -> str:
+    """The output initializer of a ``ReusesOutput`` node: its planned in-place input's buffer
+    (checked at run time), or the buffer passed to reuse for the function output it computes
+    (its first position in ``fgraph.outputs``; appended to ``reusable``), or none."""
+    if plan is not None and node in plan.nodes:
+        k = plan.nodes[node]
+        return f"{{sc::inplace_candidate(in, {len(node.inputs)}, {k}, given, {n_given})}}"
+    j = first_position.get(node.outputs[0])
+    if j is None:
+        return "{}"
+    reusable.append(j)
+    return f"{{sc::reuse_candidate(reuse, {j})}}"
 
 
 _FUNCTION_NAME = re.compile(r"(\w+)\s*\(")
@@ -191,11 +234,11 @@ def _units(nodes: list, functions: list, options: EmitOptions) -> tuple:
     return tuple(tuple(nodes[k] for k in sorted(ks)) for ks in members if ks)
 
 
-def _emit_node(builder, node, options) -> NodeCode | None:
+def _emit_node(builder, node, options, index: int) -> NodeCode | None:
     fn = find_emitter(node.op)
     if fn is None:
         return None
-    return fn(node, NodeContext(builder, node, options))
+    return fn(node, NodeContext(builder, node, options, index))
 
 
 def _fallback_code(node, index: int) -> NodeCode:
@@ -288,12 +331,14 @@ class InnerSpec:
 
 
 def emit_inner(builder: ModuleBuilder, fgraph, options: EmitOptions) -> str | None:
-    """Add ``static int NAME(PyArrayObject* const* args, PyArrayObject** results)`` computing
-    ``fgraph`` to the module and return NAME; None when a node has no native code (or a
-    value or constant cannot be held), so the caller's node runs its Python perform.
+    """Add ``static int NAME(PyArrayObject* const* args, PyArrayObject** results,
+    PyObject* thunks, npy_intp step)`` computing ``fgraph`` to the module and return NAME;
+    None when a value or constant cannot be held, so the caller's node runs its Python
+    perform. A node without native code calls its perform, as in ``generate``.
 
     args are in ``fgraph.inputs`` order (borrowed); results get one new reference per
-    output. Constants are built once, from their bytes in the source.
+    output; thunks has one entry per node of ``fgraph``; step (-1: none) is named by errors.
+    Constants are built once, from their bytes in the source.
     """
     load_emitters()
     slots = {v: k for k, v in enumerate(fgraph.variables)}
@@ -320,14 +365,15 @@ def emit_inner(builder: ModuleBuilder, fgraph, options: EmitOptions) -> str | No
     last_use = _last_uses(fgraph, slots)
     nodes = []
     for k, node in enumerate(fgraph.apply_nodes):
-        code = _emit_node(builder, node, options)
-        if code is None:
-            return None
+        code = _emit_node(builder, node, options, k)
+        fallback = code is None
+        if fallback:
+            code = _fallback_code(node, k)
         ins = [f"v[{slots[i]}]" for i in node.inputs] or ["nullptr"]
         nodes.append(
             NodeSpec(
                 index=k,
-                comment=_describe(node, False),
+                comment=_describe(node, fallback),
                 body=code.body.rstrip("\n"),
                 inputs="{" + ", ".join(ins) + "}",
                 n_inputs=len(node.inputs),

@@ -22,9 +22,91 @@ inline PyArrayObject* argument(PyObject* obj, const ArgSpec& s) {
   return argument(obj, s.typenum, s.ndim, s.dims);
 }
 
-// compute(values, constants, thunks, results): the graph's outputs into results (new
-// references), 0; or -1 with an exception set.
-using Compute = int (*)(PyObject* const*, PyObject*, PyObject*, PyObject**);
+// compute(values, constants, thunks, results, reuse): the graph's outputs into results
+// (new references), 0; or -1 with an exception set. reuse (nullptr, or one entry per result,
+// each nullptr or borrowed): an array that the node computing result k may write into instead
+// of allocating (Out(borrow=True): the previous call's output).
+using Compute = int (*)(PyObject* const*, PyObject*, PyObject*, PyObject**, PyObject* const*);
+
+// --- buffers a node may write its output into ----------------------------------------------
+// A node whose emitter supports it (elementwise kernels, which write their output densely)
+// starts with out[0] set to a candidate buffer (a new reference, or nullptr) and keeps it
+// only when fit_or_empty finds its dtype and shape right.
+
+// The bytes [lo, hi) that `a` can reach through its strides; lo == hi when it is empty.
+inline void extent(PyArrayObject* a, const char** lo, const char** hi) {
+  const char* l = PyArray_BYTES(a);
+  const char* h = l;
+  for (int d = 0; d < PyArray_NDIM(a); ++d) {
+    const npy_intp n = PyArray_DIM(a, d), s = PyArray_STRIDE(a, d);
+    if (n == 0) {
+      *lo = *hi = l;
+      return;
+    }
+    (s < 0 ? l : h) += (n - 1) * s;
+  }
+  *lo = l;
+  *hi = h + PyArray_ITEMSIZE(a);
+}
+
+// Whether two arrays may share memory (their extents intersect).
+inline bool overlap(PyArrayObject* a, PyArrayObject* b) {
+  const char *alo, *ahi, *blo, *bhi;
+  extent(a, &alo, &ahi);
+  extent(b, &blo, &bhi);
+  return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
+}
+
+// Whether a kernel may write a whole output into `o`: an aligned, writeable, C-contiguous
+// ndarray in native byte order.
+inline bool output_buffer(PyObject* o) {
+  if (o == nullptr || !PyArray_Check(o)) return false;
+  PyArrayObject* a = reinterpret_cast<PyArrayObject*>(o);
+  return PyArray_ISCARRAY(a) && PyArray_ISNOTSWAPPED(a);
+}
+
+// The candidate for a node computing result k: a new reference to reuse[k], or nullptr.
+inline PyArrayObject* reuse_candidate(PyObject* const* reuse, Py_ssize_t k) {
+  if (reuse == nullptr || !output_buffer(reuse[k])) return nullptr;
+  Py_INCREF(reuse[k]);
+  return reinterpret_cast<PyArrayObject*>(reuse[k]);
+}
+
+// The candidate of a node planned in place (symcomp/optimize/inplace.py) into its input k: a
+// new reference to in[k], or nullptr when, at run time, in[k] shares memory with another
+// input of the node or with more than one function argument (the plan allows the argument
+// it stands for, a shared variable being updated or an In(mutable=True) input, and nothing
+// else may see the write).
+inline PyArrayObject* inplace_candidate(PyArrayObject* const* in, int n_in, int k,
+                                        PyObject* const* given, Py_ssize_t n_given) {
+  PyArrayObject* a = in[k];
+  if (!output_buffer(reinterpret_cast<PyObject*>(a))) return nullptr;
+  for (int j = 0; j < n_in; ++j) {
+    if (j != k && in[j] != nullptr && overlap(a, in[j])) return nullptr;
+  }
+  int seen = 0;
+  for (Py_ssize_t i = 0; i < n_given; ++i) {
+    if (PyArray_Check(given[i]) &&
+        overlap(a, reinterpret_cast<PyArrayObject*>(given[i])) && ++seen > 1) {
+      return nullptr;
+    }
+  }
+  Py_INCREF(a);
+  return a;
+}
+
+// The node's output: `candidate` (owned, may be nullptr) when it has exactly this dtype,
+// ndim and shape, else a fresh array (the candidate released).
+inline PyArrayObject* fit_or_empty(PyArrayObject* candidate, int nd, const npy_intp* dims,
+                                   int typenum) {
+  if (candidate != nullptr) {
+    bool fits = PyArray_TYPE(candidate) == typenum && PyArray_NDIM(candidate) == nd;
+    for (int d = 0; fits && d < nd; ++d) fits = PyArray_DIM(candidate, d) == dims[d];
+    if (fits) return candidate;
+    Py_DECREF(candidate);
+  }
+  return empty(nd, dims, typenum);
+}
 
 // A list of the n new references in items (stolen; released on failure).
 inline PyObject* steal_list(PyObject** items, Py_ssize_t n) {
@@ -51,7 +133,7 @@ inline PyObject* run(PyObject* const* args, Py_ssize_t nargs, Compute compute,
   PyObject* list = nullptr;
   if (results == nullptr) {
     PyErr_NoMemory();
-  } else if (compute(PySequence_Fast_ITEMS(given), args[1], args[2], results) == 0) {
+  } else if (compute(PySequence_Fast_ITEMS(given), args[1], args[2], results, nullptr) == 0) {
     list = steal_list(results, n_results);
   }
   if (results != small) PyMem_Free(results);
@@ -72,7 +154,9 @@ struct Caller {
   PyObject* thunks;      // tuple
   PyObject* containers;  // tuple: the Containers of the shared values (implicit inputs)
   PyObject* updated;     // tuple: the Containers the updates replace, in update order
-  PyObject* copy;        // bytes: 1 where an output must be a fresh array (not Out(borrow))
+  PyObject* copy;        // bytes per output: 1 a fresh array; 0 Out(borrow=True); 2 borrowed
+                         // and kept, for the next call to write into (output reuse)
+  PyObject** prev;       // per output: the kept array of the last call (owned), or nullptr
   PyObject* keys;        // tuple (result_kind 2) or None
   PyObject* general;     // callable(*args, **kwargs): the Python call path
   PyObject* filter;      // callable(k, value) -> the converted argument, or raises
@@ -182,10 +266,53 @@ inline PyObject* finish(Caller* self, PyObject** results, PyObject* const* value
                         Py_ssize_t n) {
   const char* copy = PyBytes_AS_STRING(self->copy);
   for (Py_ssize_t k = 0; k < self->n_outputs; ++k) {
-    if (copy[k] && freshen(results, k, values, n, k) < 0) return nullptr;
+    if (copy[k] == 1 && freshen(results, k, values, n, k) < 0) return nullptr;
   }
   if (apply_updates(self, results, values, n) < 0) return nullptr;
   return package(self, results);
+}
+
+// The arrays the next call may write into: the array output k is now, for each output kept
+// for reuse, unless that array is not a plain buffer of its own, or is also an argument, a
+// fresh (not borrowed) output or a shared variable's new value.
+inline void keep_outputs(Caller* self, PyObject** results, PyObject* const* values,
+                         Py_ssize_t n) {
+  const char* copy = PyBytes_AS_STRING(self->copy);
+  const Py_ssize_t nr = self->n_outputs + self->n_updates;
+  for (Py_ssize_t k = 0; k < self->n_outputs; ++k) {
+    if (copy[k] != 2) continue;
+    PyObject* o = results[k];
+    bool keep = PyArray_CheckExact(o) && PyArray_BASE(reinterpret_cast<PyArrayObject*>(o)) ==
+                                             nullptr && output_buffer(o);
+    for (Py_ssize_t i = 0; keep && i < n; ++i) keep = values[i] != o;
+    for (Py_ssize_t j = 0; keep && j < nr; ++j) {
+      keep = j == k || results[j] != o || (j < self->n_outputs && copy[j] != 1);
+    }
+    if (keep) {
+      Py_INCREF(o);
+      Py_XSETREF(self->prev[k], o);
+    }
+  }
+}
+
+// Moves the kept outputs into reuse[k] (owned), except those sharing memory with an argument
+// or a shared value (never written into); the rest of reuse is nullptr. Taking them out
+// means a concurrent call of the same function never gets the same buffer.
+inline void take_kept(Caller* self, PyObject** reuse, PyObject* const* values, Py_ssize_t n) {
+  const Py_ssize_t nr = self->n_outputs + self->n_updates;
+  for (Py_ssize_t k = 0; k < nr; ++k) reuse[k] = nullptr;
+  for (Py_ssize_t k = 0; k < self->n_outputs; ++k) {
+    PyObject* o = self->prev[k];
+    if (o == nullptr) continue;
+    self->prev[k] = nullptr;
+    PyArrayObject* a = reinterpret_cast<PyArrayObject*>(o);
+    for (Py_ssize_t i = 0; o != nullptr && i < n; ++i) {
+      if (PyArray_Check(values[i]) && overlap(a, reinterpret_cast<PyArrayObject*>(values[i]))) {
+        Py_CLEAR(o);
+      }
+    }
+    reuse[k] = o;
+  }
 }
 
 PyObject* caller_call(PyObject* obj, PyObject* args, PyObject* kwargs) {
@@ -196,11 +323,13 @@ PyObject* caller_call(PyObject* obj, PyObject* args, PyObject* kwargs) {
   }
   const Py_ssize_t n = ne + self->n_implicit;
   const Py_ssize_t nr = self->n_outputs + self->n_updates;
-  PyObject* small[32];
-  PyObject** values = n + nr <= 32
-      ? small : static_cast<PyObject**>(PyMem_Malloc((n + nr) * sizeof(PyObject*)));
+  PyObject* small[48];
+  PyObject** values = n + 2 * nr <= 48
+      ? small : static_cast<PyObject**>(PyMem_Malloc((n + 2 * nr) * sizeof(PyObject*)));
   if (values == nullptr) return PyErr_NoMemory();
   PyObject** results = values + n;
+  PyObject** reuse = results + nr;
+  for (Py_ssize_t i = 0; i < nr; ++i) reuse[i] = nullptr;
   Py_ssize_t filled = 0;
   bool computed = false;
   PyObject* out = nullptr;
@@ -221,13 +350,16 @@ PyObject* caller_call(PyObject* obj, PyObject* args, PyObject* kwargs) {
     if (v == nullptr) goto done;
     values[filled] = v;
   }
-  if (self->compute(values, self->constants, self->thunks, results) < 0) {
+  take_kept(self, reuse, values, n);
+  if (self->compute(values, self->constants, self->thunks, results, reuse) < 0) {
     relocate(self, values, n);
     goto done;
   }
   computed = true;
   out = finish(self, results, values, n);
+  if (out != nullptr) keep_outputs(self, results, values, n);
 done:
+  for (Py_ssize_t i = 0; i < nr; ++i) Py_XDECREF(reuse[i]);
   if (computed) {
     for (Py_ssize_t i = 0; i < nr; ++i) Py_DECREF(results[i]);
   }
@@ -247,6 +379,9 @@ int caller_traverse(PyObject* obj, visitproc visit, void* arg) {
   Py_VISIT(self->general);
   Py_VISIT(self->filter);
   Py_VISIT(self->locate);
+  for (Py_ssize_t k = 0; self->prev != nullptr && k < self->n_outputs; ++k) {
+    Py_VISIT(self->prev[k]);
+  }
   return 0;
 }
 
@@ -261,12 +396,16 @@ int caller_clear(PyObject* obj) {
   Py_CLEAR(self->general);
   Py_CLEAR(self->filter);
   Py_CLEAR(self->locate);
+  for (Py_ssize_t k = 0; self->prev != nullptr && k < self->n_outputs; ++k) {
+    Py_CLEAR(self->prev[k]);
+  }
   return 0;
 }
 
 void caller_dealloc(PyObject* obj) {
   PyObject_GC_UnTrack(obj);
   caller_clear(obj);
+  PyMem_Free(reinterpret_cast<Caller*>(obj)->prev);
   PyObject_GC_Del(obj);
 }
 
@@ -332,6 +471,7 @@ inline PyObject* make_caller(PyObject* const* args, Py_ssize_t nargs, Compute co
   self->n_updates = n_updates;
   self->result_kind = static_cast<int>(kind);
   self->trust_input = 0;
+  self->prev = nullptr;
   PyObject** slots[] = {&self->constants, &self->thunks,  &self->containers, &self->updated,
                         &self->copy,      &self->keys,    &self->general,    &self->filter,
                         &self->locate};
@@ -339,6 +479,11 @@ inline PyObject* make_caller(PyObject* const* args, Py_ssize_t nargs, Compute co
   for (int i = 0; i < 9; ++i) {
     Py_INCREF(args[from[i]]);
     *slots[i] = args[from[i]];
+  }
+  self->prev = static_cast<PyObject**>(PyMem_Calloc(n_outputs + 1, sizeof(PyObject*)));
+  if (self->prev == nullptr) {
+    Py_DECREF(self);
+    return PyErr_NoMemory();
   }
   PyObject_GC_Track(reinterpret_cast<PyObject*>(self));
   return reinterpret_cast<PyObject*>(self);

@@ -1,6 +1,8 @@
-// Helpers of the Scan and IfElse nodes (templates/cpu/scan.cpp.j2, ifelse.cpp.j2): per-step
-// row views that are re-pointed instead of reallocated, and row stores into the
-// preallocated [n_steps, ...] buffers.
+// Helpers of the Scan, MapIndex and IfElse nodes (templates/cpu/scan.cpp.j2, ifelse.cpp.j2):
+// per-step row views that are re-pointed instead of reallocated, row stores into the
+// preallocated [n_steps, ...] buffers, and what inner graphs need to call Python performs
+// and report their errors. Loops run with the GIL held (node kernels release it only inside
+// their own scope), so an inner node's perform is called like a top-level one.
 #pragma once
 
 #include <cstring>
@@ -44,6 +46,78 @@ struct Row {
     return view;
   }
 };
+
+// A 0-d read-only int64 array holding the step (MapIndex's index input), rewritten in place
+// while no one else holds a reference to it.
+struct StepIndex {
+  PyArrayObject* value = nullptr;
+  StepIndex() = default;
+  StepIndex(const StepIndex&) = delete;
+  StepIndex& operator=(const StepIndex&) = delete;
+  ~StepIndex() { Py_XDECREF(value); }
+
+  PyArrayObject* at(npy_intp t) {
+    if (value == nullptr || Py_REFCNT(value) != 1) {
+      Py_CLEAR(value);
+      value = empty(0, nullptr, NPY_INT64);
+      if (value == nullptr) return nullptr;
+      PyArray_CLEARFLAGS(value, NPY_ARRAY_WRITEABLE);
+    }
+    *static_cast<npy_int64*>(PyArray_DATA(value)) = static_cast<npy_int64>(t);
+    return value;
+  }
+};
+
+// The thunks of inner graph `graph` of the node at `index` (borrowed): the runner gives a
+// node with inner graphs a tuple of its inner graphs' thunks (callable as its perform), see
+// node_thunks in symcomp/compile/native.py. nullptr with a TypeError set when it did not.
+inline PyObject* inner_thunks(PyObject* thunks, Py_ssize_t index, Py_ssize_t graph) {
+  PyObject* entry = PyTuple_Check(thunks) && index < PyTuple_GET_SIZE(thunks)
+      ? PyTuple_GET_ITEM(thunks, index) : nullptr;
+  PyObject* inner = entry != nullptr && PyTuple_Check(entry) && graph < PyTuple_GET_SIZE(entry)
+      ? PyTuple_GET_ITEM(entry, graph) : nullptr;
+  if (inner == nullptr || !PyTuple_Check(inner)) {
+    PyErr_Format(PyExc_TypeError, "the thunks of node %zd hold no inner graph %zd",
+                 index, graph);
+    return nullptr;
+  }
+  return inner;
+}
+
+// The pending exception, raised by a node of an inner graph, re-raised with a message that
+// names that node (its description, its inputs' shapes and dtypes) and the loop's step
+// (step < 0: none), like the Python runner's node_error: same type, the original as its
+// __cause__. A type that cannot be built from one message keeps the original exception.
+inline void inner_error(const char* node, npy_intp step, PyArrayObject* const* in, int nin) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (value == nullptr || !PyErr_GivenExceptionMatches(type, PyExc_Exception)) {
+    PyErr_Restore(type, value, tb);
+    return;
+  }
+  if (tb != nullptr) PyException_SetTraceback(value, tb);
+  PyObject* msg = step < 0
+      ? PyUnicode_FromFormat("%S\nInner node that caused the error: %s", value, node)
+      : PyUnicode_FromFormat("%S\nInner node that caused the error (step %zd): %s", value,
+                             static_cast<Py_ssize_t>(step), node);
+  for (int i = 0; i < nin && msg != nullptr; ++i) {
+    char shape[160];
+    shape_text(shape, sizeof shape, PyArray_DIMS(in[i]), PyArray_NDIM(in[i]));
+    Py_SETREF(msg, PyUnicode_FromFormat("%U\n  input %d: shape %s, dtype %S", msg, i, shape,
+                                        reinterpret_cast<PyObject*>(PyArray_DESCR(in[i]))));
+  }
+  PyObject* wrapped = msg != nullptr ? PyObject_CallOneArg(type, msg) : nullptr;
+  Py_XDECREF(msg);
+  if (wrapped == nullptr || !PyObject_TypeCheck(wrapped, reinterpret_cast<PyTypeObject*>(type))) {
+    PyErr_Clear();
+    Py_XDECREF(wrapped);
+    PyErr_Restore(type, value, tb);
+    return;
+  }
+  PyException_SetCause(wrapped, value);  // steals value
+  PyErr_Restore(type, wrapped, tb);
+}
 
 // Whether `value` has the shape of one row of `buf`.
 inline bool row_shape(PyArrayObject* buf, PyArrayObject* value) {

@@ -254,7 +254,7 @@ static void elemwise4(PyArrayObject* const* in, PyArrayObject* out) {
 static int node0(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 1) < 0) return -1;
-  out[0] = sc::empty(2, shape, NPY_FLOAT64);
+  out[0] = sc::fit_or_empty(out[0], 2, shape, NPY_FLOAT64);
   if (out[0] == nullptr) return -1;
   elemwise0(in, out[0]);
   return 0;
@@ -264,7 +264,7 @@ static int node0(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks
 static int node1(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
-  out[0] = sc::empty(2, shape, NPY_FLOAT64);
+  out[0] = sc::fit_or_empty(out[0], 2, shape, NPY_FLOAT64);
   if (out[0] == nullptr) return -1;
   elemwise1(in, out[0]);
   return 0;
@@ -274,7 +274,7 @@ static int node1(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks
 static int node2(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 1) < 0) return -1;
-  out[0] = sc::empty(2, shape, NPY_FLOAT64);
+  out[0] = sc::fit_or_empty(out[0], 2, shape, NPY_FLOAT64);
   if (out[0] == nullptr) return -1;
   elemwise2(in, out[0]);
   return 0;
@@ -284,7 +284,7 @@ static int node2(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks
 static int node3(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
-  out[0] = sc::empty(2, shape, NPY_FLOAT64);
+  out[0] = sc::fit_or_empty(out[0], 2, shape, NPY_FLOAT64);
   if (out[0] == nullptr) return -1;
   elemwise3(in, out[0]);
   return 0;
@@ -294,7 +294,7 @@ static int node3(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks
 static int node4(PyArrayObject* const* in, PyArrayObject** out, PyObject* thunks) {
   npy_intp shape[2];
   if (sc::broadcast(shape, 2, in, 2) < 0) return -1;
-  out[0] = sc::empty(2, shape, NPY_FLOAT64);
+  out[0] = sc::fit_or_empty(out[0], 2, shape, NPY_FLOAT64);
   if (out[0] == nullptr) return -1;
   elemwise4(in, out[0]);
   return 0;
@@ -338,9 +338,9 @@ static const sc::ArgSpec specs[] = {
     {0, 0, nullptr}};
 
 // The graph on `given` (one object per input): its outputs into `results` (new
-// references), 0; or -1 with an exception set.
+// references), 0; or -1 with an exception set. `reuse`: see sc::Compute (caller.hpp).
 static int compute(PyObject* const* given, PyObject* constants, PyObject* thunks,
-                   PyObject** results) {
+                   PyObject** results, PyObject* const* reuse) {
   int status = -1;
   PyArrayObject* v[11] = {};
   v[0] = sc::argument(given[0], specs[0]);
@@ -401,7 +401,7 @@ static int compute(PyObject* const* given, PyObject* constants, PyObject* thunks
   Py_CLEAR(v[4]);
   {  // Elemwise{Add}: 2 inputs -> Tensor(float64, shape=(?, ?))
     PyArrayObject* const in[] = {v[5], v[6]};
-    PyArrayObject* out[1] = {};
+    PyArrayObject* out[1] = {sc::reuse_candidate(reuse, 0)};
     if (node4(in, out, thunks) < 0) {
       sc::annotate("_symcomp_node", 4, in, 2);
       for (auto& o : out) Py_CLEAR(o);
