@@ -12,6 +12,10 @@ The key is the sha256 of the source, the name, the compiler's identity (path, ve
 the link flags and objects, the headers under ``templates/include``, the Python and NumPy ABI,
 the target CPU and the symcomp version; the same program in a new process finds the same key.
 
+``StoreHeaders`` keeps the precompiled preludes the compiles use (``<cache_dir>/pch/``), under
+the same rules: keyed by compiler, flags, defines, headers and environment, built in ``tmp/``
+under a lock, renamed into place, verified before use, rebuilt when broken.
+
 ``cache == "off"`` keeps modules in memory only (built in a private temp dir);
 ``never_compile`` turns a miss into ``CacheMissError``; a read-only cache directory loads what it
 holds and compiles misses into a temp dir, with one warning. ``get_pickled``/``put_pickled``
@@ -21,9 +25,12 @@ store any picklable object (the rewritten graphs) under the same rules.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import json
+import logging
+import os
 import pickle
 import platform
 import re
@@ -48,7 +55,15 @@ from symcomp.codegen.cache_store import (
     write_atomic,
 )
 from symcomp.codegen.loader import MODULE_NAME, load_extension
-from symcomp.codegen.toolchain import CompileError, Compiler, python_abi, symcomp_include_dir
+from symcomp.codegen.toolchain import (
+    PRELUDE_HEADER,
+    CompileError,
+    Compiler,
+    include_dirs,
+    python_abi,
+    run_compiler,
+    symcomp_include_dir,
+)
 from symcomp.config import config
 
 __all__ = [
@@ -56,6 +71,7 @@ __all__ = [
     "CacheSecurityError",
     "CacheWarning",
     "Entry",
+    "StoreHeaders",
     "clear_memory",
     "get_module",
     "get_pickled",
@@ -66,6 +82,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger("symcomp.cache")
 
 # Automatic eviction runs after a compile, at most this often.
 _PRUNE_EVERY = 3600.0
@@ -386,7 +403,8 @@ def _build(build, source, name, key, compiler, extra, description, store) -> dic
     (build / SOURCE).write_text(source)
     start = time.perf_counter()
     try:
-        compiler.compile(build / SOURCE, build / MODULE, extra_flags=extra)
+        headers = StoreHeaders(store) if store is not None else None
+        compiler.compile(build / SOURCE, build / MODULE, extra_flags=extra, headers=headers)
     except CompileError as exc:
         dirname = _dirname(name, key)
         if store is not None and store.writable:
@@ -415,6 +433,112 @@ def _build(build, source, name, key, compiler, extra, description, store) -> dic
     }
     write_atomic(build / "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
     return meta
+
+
+# --- precompiled headers -----------------------------------------------------------------
+
+_GCH = PRELUDE_HEADER + ".gch"
+_verified: dict[tuple, bool] = {}  # (path, size, mtime, inode) -> the sha256 matched
+
+
+class StoreHeaders:
+    """``toolchain.PrecompiledHeaders`` kept in a cache store: ``<root>/pch/<hash16>/`` holds
+    ``symcomp/module.hpp.gch`` and ``meta.json`` (its size and sha256, what built it), one per
+    compiler identity (path, version, flags), defines, include directories, headers and
+    environment (Python, NumPy, symcomp, CPU): the compiler does not check that the headers a
+    precompiled header was made from are unchanged, the key does.
+
+    A build takes the key's lock without waiting (another process building it means a compile
+    without it this time), runs in ``tmp/`` and is renamed into place complete, so a half
+    written one is never seen. ``find`` checks ownership, size and sha256 (once per process
+    and file) and removes a broken one. No method raises."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _name(self, compiler: Compiler, defines: Sequence[str]) -> str:
+        parts = ["pch", compiler.identity(), "\n".join(defines), "\n".join(include_dirs())]
+        return _digest([*parts, _headers_hash(), _environment_id()])[:16]
+
+    def _dir(self, compiler: Compiler, defines: Sequence[str]) -> Path:
+        return self.store.root / "pch" / self._name(compiler, defines)
+
+    def find(self, compiler: Compiler, defines: tuple[str, ...]) -> Path | None:
+        path = self._dir(compiler, defines)
+        try:
+            self._verify(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.debug("precompiled header %s is broken (%s); removing it", path, exc)
+            if self.store.writable and not isinstance(exc, CacheSecurityError):
+                self.store.discard(path)
+            return None
+        self.store.touch_file(path / "meta.json")
+        return path
+
+    def _verify(self, path: Path) -> None:
+        check_private(path, "precompiled header directory")
+        meta = json.loads((path / "meta.json").read_bytes())
+        gch = path / _GCH
+        check_private(gch, "precompiled header")
+        st = gch.stat()
+        if not isinstance(meta, dict) or st.st_size != meta.get("size"):
+            raise ValueError(f"{_GCH} is {st.st_size} bytes, expected {meta.get('size')}")
+        seen = (str(gch), st.st_size, st.st_mtime_ns, st.st_ino)
+        if seen not in _verified:
+            if file_sha256(gch) != meta.get("sha256"):
+                raise ValueError(f"{_GCH} does not match its recorded sha256")
+            _verified[seen] = True
+
+    def build(self, compiler: Compiler, defines: tuple[str, ...]) -> None:
+        if not self.store.writable:
+            return
+        name = self._name(compiler, defines)
+        lock = self.store.lock(f"pch-{name}", timeout=0)
+        try:
+            lock.acquire(timeout=0)
+        except Exception:  # noqa: BLE001 - held elsewhere (or no lock): skip, never fail
+            return
+        try:
+            self._build_locked(compiler, defines, name)
+        except Exception as exc:  # noqa: BLE001 - a precompiled header is optional
+            log.debug("could not precompile %s: %s", PRELUDE_HEADER, exc)
+        finally:
+            lock.release()
+
+    def _build_locked(self, compiler: Compiler, defines: tuple[str, ...], name: str) -> None:
+        final = self.store.root / "pch" / name
+        if final.exists():
+            return
+        build = self.store.new_build_dir(f"pch-{name}")
+        try:
+            (build / _GCH).parent.mkdir(parents=True)
+            command = compiler.pch_command(defines, build / _GCH)
+            start = time.perf_counter()
+            output, code = run_compiler(command, config.compile_timeout)
+            if code != 0:
+                log.debug("precompiling %s failed (%s): %s", PRELUDE_HEADER, code, output[-2000:])
+                return
+            meta = {
+                "size": (build / _GCH).stat().st_size,
+                "sha256": file_sha256(build / _GCH),
+                "compiler": compiler.path,
+                "compiler_version": compiler.version,
+                "flags": [*compiler.flags, *defines],
+                "created": time.time(),
+                "compile_seconds": round(time.perf_counter() - start, 4),
+            }
+            write_atomic(build / "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+            os.rename(build, final)
+        finally:
+            if build.exists():
+                shutil.rmtree(build, ignore_errors=True)
+
+    def discard(self, compiler: Compiler, defines: tuple[str, ...]) -> None:
+        if self.store.writable:
+            with contextlib.suppress(OSError):
+                self.store.discard(self._dir(compiler, defines))
 
 
 # --- pickled objects ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ Layout of the cache root (``config.cache_dir``)::
     <root>/<name>-<hash12>/      one entry: source.cpp, module.so, meta.json
     <root>/pickled/<name>-<hash12>.pkl   pickled objects (rewritten graphs)
     <root>/locks/<name>-<hash12>.lock    per-key compile locks (flock: freed when the holder dies)
+    <root>/pch/<hash16>/         a precompiled prelude: symcomp/module.hpp.gch, meta.json
     <root>/tmp/                  builds in progress, renamed into place when complete
     <root>/failed/               sources of failed compiles, kept for inspection
     <root>/stats.json            hits, misses and compile time, across processes
@@ -60,7 +61,7 @@ _pending_stats: dict[str, dict[str, float]] = {}
 _flush_registered: list = []
 
 META, SOURCE, MODULE = "meta.json", "source.cpp", "module.so"
-_SPECIAL = {"pickled", "locks", "tmp", "failed"}
+_SPECIAL = {"pickled", "locks", "tmp", "failed", "pch"}
 
 
 class CacheSecurityError(PermissionError):
@@ -173,7 +174,7 @@ class Store:
         check_private(root)
         writable = os.access(root, os.W_OK | os.X_OK)
         if writable:
-            for sub in ("locks", "tmp", "pickled", "failed"):
+            for sub in ("locks", "tmp", "pickled", "failed", "pch"):
                 try:
                     (root / sub).mkdir(mode=0o700, exist_ok=True)
                 except OSError as exc:  # a read-only file system reports itself here
@@ -412,6 +413,13 @@ class Store:
     def pickled_files(self) -> list[Path]:
         return sorted((self.root / "pickled").glob("*.pkl"))
 
+    def pch_dirs(self) -> list[Path]:
+        """The precompiled headers' directories (``symcomp.codegen.cache.StoreHeaders``)."""
+        try:
+            return sorted(p for p in (self.root / "pch").iterdir() if p.is_dir())
+        except OSError:
+            return []
+
     def prune(self, older_than: float | None, max_size: int | None) -> list[str]:
         """Remove entries unused for ``older_than`` seconds, then the least recently used
         until the cache holds at most ``max_size`` bytes (None or 0: no bound). Broken entries
@@ -420,6 +428,7 @@ class Store:
         items = [(e.path, e.size, -1.0 if e.problem else e.last_used) for e in self.entries()]
         items += [(p, _size(p), _mtime(p)) for p in self.pickled_files()]
         items += [(p, _size(p), _mtime(p)) for p in (self.root / "failed").glob("*.cpp")]
+        items += [(p, _tree_size(p), _mtime(p / META)) for p in self.pch_dirs()]
         items.sort(key=lambda item: item[2])
         removed, kept = [], []
         for path, size, used in items:
@@ -448,9 +457,10 @@ class Store:
         return time.time() - _mtime(self.root / "last_prune")
 
     def clear(self) -> int:
-        """Remove every entry, pickled object, kept source and the stats; return the count."""
+        """Remove every entry, pickled object, kept source, precompiled header and the stats;
+        return the count."""
         count = 0
-        for path in self.entry_dirs():
+        for path in [*self.entry_dirs(), *self.pch_dirs()]:
             self.discard(path)
             count += 1
         for path in [*self.pickled_files(), *(self.root / "failed").glob("*.cpp")]:

@@ -146,9 +146,16 @@ class TestWithCompiler:
         source = tmp_path / "m.cpp"
         source.write_text(SPLIT_SOURCE)
         with pytest.raises(CompileError) as info:
-            find_compiler().compile(source, tmp_path / "m.so")
+            find_compiler().compile(source, tmp_path / "m.so", jobs=3)
         assert "m.unit2.cpp failed" in str(info.value) and "BROKEN" in str(info.value)
         assert info.value.source_path == source
+
+    def test_fewer_cpus_than_units_packs_them(self, tmp_path):
+        source = tmp_path / "m.cpp"
+        source.write_text(SPLIT_SOURCE.replace("BROKEN", "0"))
+        for jobs in (1, 2):
+            find_compiler().compile(source, tmp_path / f"m{jobs}.so", jobs=jobs)
+            assert load_extension(tmp_path / f"m{jobs}.so").value() == 46
 
     def test_timeout_kills_the_compile(self, tmp_path):
         source = tmp_path / "m.cpp"

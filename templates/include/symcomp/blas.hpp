@@ -10,6 +10,10 @@
 // leading dimension; negative and zero strides are not) is passed with the right transpose
 // flag; anything else is first copied to a contiguous temporary. Functions return 0, or
 // kNoMemory / kTooLarge (a dim beyond 32-bit BLAS ints) for the caller to raise.
+//
+// The argument handling around the BLAS calls is SYMCOMP_COLD (compiled for size: it costs
+// nothing next to the product and most of a module's compile time otherwise); the loops
+// that do the work (integer products, scaling C into the output) are not.
 #pragma once
 
 #include <climits>
@@ -18,6 +22,8 @@
 #include <cstring>
 #include <new>
 #include <type_traits>
+
+#include "symcomp/hostdevice.hpp"
 #ifndef SYMCOMP_BLAS_LINKED
 #include <dlfcn.h>
 #endif
@@ -63,11 +69,12 @@ void scipy_cblas_dgemv(int, int, bint, bint, double, const double*, bint, const 
 float scipy_cblas_sdot(bint, const float*, bint, const float*, bint);
 double scipy_cblas_ddot(bint, const double*, bint, const double*, bint);
 }
-inline const Api* load(const char* = nullptr, const char** = nullptr) {
-  static const Api api{scipy_cblas_sgemm, scipy_cblas_dgemm, scipy_cblas_sgemv,
-                       scipy_cblas_dgemv, scipy_cblas_sdot,  scipy_cblas_ddot};
-  return &api;
-}
+// A name of its own rather than a static local of load(): g++ merges the static locals of an
+// inline function across the shared objects of a process by name (STB_GNU_UNIQUE), and a
+// process may hold objects built in both modes, whose load() differ.
+inline const Api linked_api{scipy_cblas_sgemm, scipy_cblas_dgemm, scipy_cblas_sgemv,
+                            scipy_cblas_dgemv, scipy_cblas_sdot,  scipy_cblas_ddot};
+inline const Api* load(const char* = nullptr, const char** = nullptr) { return &linked_api; }
 #else
 // The BLAS functions of the library at `path` (opened once; thread-safe), or nullptr with
 // *error set to dlerror()'s message.
@@ -158,7 +165,7 @@ inline bool layout(i64 rows, i64 cols, i64 s0, i64 s1, i64 sz, bool* trans, i64*
 template <class T>
 class Packed {
  public:
-  Packed(i64 rows, i64 cols, const char* p, i64 s0, i64 s1)
+  SYMCOMP_COLD Packed(i64 rows, i64 cols, const char* p, i64 s0, i64 s1)
       : data_(rows * cols > 0 ? new (std::nothrow) T[rows * cols] : nullptr) {
     if (data_ == nullptr) return;
     for (i64 i = 0; i < rows; ++i) {
@@ -176,17 +183,10 @@ class Packed {
   T* data_;
 };
 
-template <class T>
-void fill_zero(i64 m, i64 n, char* C, i64 cs0, i64 cs1) {
-  for (i64 i = 0; i < m; ++i) {
-    for (i64 j = 0; j < n; ++j) *reinterpret_cast<T*>(C + i * cs0 + j * cs1) = T(0);
-  }
-}
-
 // C = beta * C + v (element (i, j) of a row-major m x n `v`, or 0 when v is nullptr), with
 // BLAS's convention that beta == 0 does not read C.
 template <class T>
-void axpby(i64 m, i64 n, const T* v, T beta, char* C, i64 cs0, i64 cs1) {
+SYMCOMP_COLD void axpby(i64 m, i64 n, const T* v, T beta, char* C, i64 cs0, i64 cs1) {
   for (i64 i = 0; i < m; ++i) {
     for (i64 j = 0; j < n; ++j) {
       T* c = reinterpret_cast<T*>(C + i * cs0 + j * cs1);
@@ -209,19 +209,64 @@ inline T madd(T acc, T a, T b) {
   }
 }
 
+// NumPy's integer (and bool) dot of two strided vectors, wrapping.
+template <class T>
+T int_dot(i64 n, const char* x, i64 xs, const char* y, i64 ys) {
+  T acc = T(0);
+  for (i64 i = 0; i < n; ++i) {
+    acc = madd(acc, *reinterpret_cast<const T*>(x + i * xs),
+               *reinterpret_cast<const T*>(y + i * ys));
+  }
+  return acc;
+}
+
+// C = A @ B for integers and bools (no BLAS), i-k-j order: the inner loop walks rows of B
+// and C.
+template <class T>
+void int_gemm(i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, const char* B, i64 bs0,
+              i64 bs1, char* C, i64 cs0, i64 cs1) {
+  for (i64 i = 0; i < m; ++i) {
+    char* c = C + i * cs0;
+    for (i64 j = 0; j < n; ++j) *reinterpret_cast<T*>(c + j * cs1) = T(0);
+    for (i64 q = 0; q < k; ++q) {
+      const T a = *reinterpret_cast<const T*>(A + i * as0 + q * as1);
+      const char* b = B + q * bs0;
+      for (i64 j = 0; j < n; ++j) {
+        T* cj = reinterpret_cast<T*>(c + j * cs1);
+        *cj = madd(*cj, a, *reinterpret_cast<const T*>(b + j * bs1));
+      }
+    }
+  }
+}
+
+// out (o0 x o1, C-contiguous) = beta * C (byte strides cs0, cs1; 0 where C broadcasts).
+template <class T>
+__attribute__((noinline)) void scale_into(T* out, i64 o0, i64 o1, T beta, const char* C,
+                                          i64 cs0, i64 cs1) {
+  for (i64 i = 0; i < o0; ++i) {
+    const char* c = C + i * cs0;
+    T* row = out + i * o1;
+    if (cs1 == 0) {
+      const T v = beta * *reinterpret_cast<const T*>(c);
+      for (i64 j = 0; j < o1; ++j) row[j] = v;
+    } else if (cs1 == static_cast<i64>(sizeof(T))) {
+      const T* cr = reinterpret_cast<const T*>(c);  // contiguous: vectorized
+      for (i64 j = 0; j < o1; ++j) row[j] = beta * cr[j];
+    } else {
+      for (i64 j = 0; j < o1; ++j) row[j] = beta * *reinterpret_cast<const T*>(c + j * cs1);
+    }
+  }
+}
+
 }  // namespace detail
 
 // dot of two vectors of length n (byte strides xs, ys).
 template <class T>
-int dot(const Api* api, i64 n, const char* x, i64 xs, const char* y, i64 ys, T* result) {
+SYMCOMP_COLD int dot(const Api* api, i64 n, const char* x, i64 xs, const char* y, i64 ys,
+                     T* result) {
   constexpr i64 sz = sizeof(T);
   if constexpr (!std::is_floating_point_v<T>) {
-    T acc = T(0);
-    for (i64 i = 0; i < n; ++i) {
-      acc = detail::madd(acc, *reinterpret_cast<const T*>(x + i * xs),
-                         *reinterpret_cast<const T*>(y + i * ys));
-    }
-    *result = acc;
+    *result = detail::int_dot<T>(n, x, xs, y, ys);
     return 0;
   } else {
     if (n == 0) {
@@ -245,8 +290,9 @@ int dot(const Api* api, i64 n, const char* x, i64 xs, const char* y, i64 ys, T* 
 // y (m) = alpha * A (m x n, strides as0, as1) @ x (n) + beta * y (alpha and beta: floats
 // only; beta == 0 does not read y).
 template <class T>
-int gemv(const Api* api, i64 m, i64 n, const char* A, i64 as0, i64 as1, const char* x, i64 xs,
-         char* y, i64 ys, T alpha = T(1), T beta = T(0)) {
+SYMCOMP_COLD int gemv(const Api* api, i64 m, i64 n, const char* A, i64 as0, i64 as1,
+                      const char* x, i64 xs, char* y, i64 ys, T alpha = T(1),
+                      T beta = T(0)) {
   constexpr i64 sz = sizeof(T);
   if (m == 0) return 0;
   if (m == 1 || !std::is_floating_point_v<T>) {
@@ -297,8 +343,9 @@ int gemv(const Api* api, i64 m, i64 n, const char* A, i64 as0, i64 as1, const ch
 // C (m x n) = alpha * A (m x k) @ B (k x n) + beta * C; every operand with its byte
 // strides (alpha and beta: floats only; beta == 0 does not read C).
 template <class T>
-int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, const char* B,
-         i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1, T alpha = T(1), T beta = T(0)) {
+SYMCOMP_COLD int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1,
+                      const char* B, i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1,
+                      T alpha = T(1), T beta = T(0)) {
   constexpr i64 sz = sizeof(T);
   if (m == 0 || n == 0) return 0;
   if (k == 0) {
@@ -306,19 +353,7 @@ int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, c
     return 0;
   }
   if constexpr (!std::is_floating_point_v<T>) {
-    // i-k-j order: the inner loop walks rows of B and C.
-    for (i64 i = 0; i < m; ++i) {
-      char* c = C + i * cs0;
-      detail::fill_zero<T>(1, n, c, 0, cs1);
-      for (i64 q = 0; q < k; ++q) {
-        const T a = *reinterpret_cast<const T*>(A + i * as0 + q * as1);
-        const char* b = B + q * bs0;
-        for (i64 j = 0; j < n; ++j) {
-          T* cj = reinterpret_cast<T*>(c + j * cs1);
-          *cj = detail::madd(*cj, a, *reinterpret_cast<const T*>(b + j * bs1));
-        }
-      }
-    }
+    detail::int_gemm<T>(m, n, k, A, as0, as1, B, bs0, bs1, C, cs0, cs1);
     return 0;
   } else {
     if (n == 1) return gemv<T>(api, m, k, A, as0, as1, B, bs0, C, cs0, alpha, beta);
@@ -357,9 +392,10 @@ int gemm(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, c
 // A stack of products over nb batch dims (bshape; per-operand batch byte strides, 0 where an
 // operand broadcasts), each C[b] = A[b] @ B[b] as in gemm.
 template <class T>
-int matmul(const Api* api, int nb, const i64* bshape, const i64* abs, const i64* bbs,
-           const i64* cbs, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1, const char* B,
-           i64 bs0, i64 bs1, char* C, i64 cs0, i64 cs1) {
+SYMCOMP_COLD int matmul(const Api* api, int nb, const i64* bshape, const i64* abs,
+                        const i64* bbs, const i64* cbs, i64 m, i64 n, i64 k, const char* A,
+                        i64 as0, i64 as1, const char* B, i64 bs0, i64 bs1, char* C, i64 cs0,
+                        i64 cs1) {
   i64 count = 1;
   for (int d = 0; d < nb; ++d) count *= bshape[d];
   for (i64 b = 0; b < count; ++b) {
@@ -382,25 +418,15 @@ int matmul(const Api* api, int nb, const i64* bshape, const i64* abs, const i64*
 // C is scaled into out first, so NaN/inf in C propagate even when beta == 0 (NumPy's
 // 0 * nan); only a finite 0-d C with beta == 0 is skipped (BLAS beta = 0, nothing read).
 template <class T>
-int accumulate(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0, i64 as1,
-               const char* B, i64 bs0, i64 bs1, T alpha, const char* C, i64 cs0, i64 cs1,
-               bool c_scalar, T beta, char* out, i64 o0, i64 o1) {
+SYMCOMP_COLD int accumulate(const Api* api, i64 m, i64 n, i64 k, const char* A, i64 as0,
+                            i64 as1, const char* B, i64 bs0, i64 bs1, T alpha, const char* C,
+                            i64 cs0, i64 cs1, bool c_scalar, T beta, char* out, i64 o0,
+                            i64 o1) {
   constexpr i64 sz = sizeof(T);
   T* o = reinterpret_cast<T*>(out);
   const bool same = o0 == m && o1 == n;
   const bool skip = same && c_scalar && beta == T(0) && std::isfinite(*reinterpret_cast<const T*>(C));
-  if (!skip) {
-    for (i64 i = 0; i < o0; ++i) {
-      const char* c = C + i * cs0;
-      T* row = o + i * o1;
-      if (cs1 == 0) {
-        const T v = beta * *reinterpret_cast<const T*>(c);
-        for (i64 j = 0; j < o1; ++j) row[j] = v;
-      } else {
-        for (i64 j = 0; j < o1; ++j) row[j] = beta * *reinterpret_cast<const T*>(c + j * cs1);
-      }
-    }
-  }
+  if (!skip) detail::scale_into<T>(o, o0, o1, beta, C, cs0, cs1);
   if (same) return gemm<T>(api, m, n, k, A, as0, as1, B, bs0, bs1, out, o1 * sz, sz, alpha,
                            skip ? T(0) : T(1));
   // C broadcasts the product itself (m or n is 1 where C is longer): compute it apart.

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "symcomp/hostdevice.hpp"
+
 namespace sc {
 
 // Set a Python exception and return -1 (the error convention of node functions).
@@ -18,7 +20,7 @@ inline int fail(PyObject* type, const char* message) {
 
 // "(3, 4)" into buf (Python's tuple spelling; "(3,4)" when compact, as NumPy's
 // broadcasting errors spell shapes).
-inline void shape_text(char* buf, std::size_t size, const npy_intp* dims, int nd,
+SYMCOMP_COLD inline void shape_text(char* buf, std::size_t size, const npy_intp* dims, int nd,
                        bool compact = false) {
   std::size_t used = std::snprintf(buf, size, "(");
   for (int d = 0; d < nd && used < size; ++d) {
@@ -30,7 +32,7 @@ inline void shape_text(char* buf, std::size_t size, const npy_intp* dims, int nd
 
 // Record which node (or function argument) raised, and its input arrays, on the pending
 // exception, so the Python side re-raises it with the node's description and source line.
-inline void annotate(const char* attr, long index, PyArrayObject* const* in, int nin) {
+SYMCOMP_COLD inline void annotate(const char* attr, long index, PyArrayObject* const* in, int nin) {
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
@@ -62,12 +64,13 @@ inline bool matches(PyArrayObject* a, const npy_intp* dims, int nd) {
   return true;
 }
 
-// A function argument as an aligned, native-byte-order ndarray of the expected dtype, ndim
-// and static shape (a new reference), or nullptr with a TypeError/ValueError set.
-inline PyArrayObject* argument(PyObject* obj, int typenum, int nd, const npy_intp* dims) {
+// Sets the TypeError/ValueError saying why `obj` is not an ndarray of the expected dtype,
+// ndim and static shape (the slow path of `argument`).
+SYMCOMP_COLD inline void argument_error(PyObject* obj, int typenum, int nd,
+                                       const npy_intp* dims) {
   if (!PyArray_Check(obj)) {
     PyErr_Format(PyExc_TypeError, "expected a numpy.ndarray, got %s", Py_TYPE(obj)->tp_name);
-    return nullptr;
+    return;
   }
   PyArrayObject* a = reinterpret_cast<PyArrayObject*>(obj);
   if (PyArray_TYPE(a) != typenum || PyArray_NDIM(a) != nd) {
@@ -76,14 +79,22 @@ inline PyArrayObject* argument(PyObject* obj, int typenum, int nd, const npy_int
                  "with %d", reinterpret_cast<PyObject*>(want),
                  nd, reinterpret_cast<PyObject*>(PyArray_DESCR(a)), PyArray_NDIM(a));
     Py_XDECREF(want);
-    return nullptr;
+    return;
   }
-  if (!matches(a, dims, nd)) {
-    char got[256], expected[256];
-    shape_text(got, sizeof got, PyArray_DIMS(a), nd);
-    shape_text(expected, sizeof expected, dims, nd);
-    PyErr_Format(PyExc_ValueError, "expected static shape %s (-1: any length), got %s",
-                 expected, got);
+  char got[256], expected[256];
+  shape_text(got, sizeof got, PyArray_DIMS(a), nd);
+  shape_text(expected, sizeof expected, dims, nd);
+  PyErr_Format(PyExc_ValueError, "expected static shape %s (-1: any length), got %s", expected,
+               got);
+}
+
+// A function argument as an aligned, native-byte-order ndarray of the expected dtype, ndim
+// and static shape (a new reference), or nullptr with a TypeError/ValueError set.
+inline PyArrayObject* argument(PyObject* obj, int typenum, int nd, const npy_intp* dims) {
+  PyArrayObject* a = reinterpret_cast<PyArrayObject*>(obj);
+  if (!PyArray_Check(obj) || PyArray_TYPE(a) != typenum || PyArray_NDIM(a) != nd ||
+      !matches(a, dims, nd)) {
+    argument_error(obj, typenum, nd, dims);
     return nullptr;
   }
   if (PyArray_ISALIGNED(a) && PyArray_ISNOTSWAPPED(a)) {
@@ -114,6 +125,21 @@ inline PyObject* arguments(PyObject* const* args, Py_ssize_t nargs, Py_ssize_t n
   return given;
 }
 
+// The ValueError NumPy raises for inputs whose shapes do not broadcast; returns -1.
+SYMCOMP_COLD inline int broadcast_error(PyArrayObject* const* in, int nin) {
+  char text[1024];
+  std::size_t used = 0;
+  text[0] = '\0';
+  for (int j = 0; j < nin && used + 2 < sizeof text; ++j) {
+    shape_text(text + used, sizeof text - used, PyArray_DIMS(in[j]), PyArray_NDIM(in[j]), true);
+    used = std::strlen(text);
+    if (used + 2 < sizeof text) text[used++] = ' ', text[used] = '\0';
+  }
+  PyErr_Format(PyExc_ValueError, "operands could not be broadcast together with shapes %s",
+               text);
+  return -1;
+}
+
 // NumPy broadcasting of the inputs' shapes (aligned on the right) into out[0..nd).
 inline int broadcast(npy_intp* out, int nd, PyArrayObject* const* in, int nin) {
   for (int d = 0; d < nd; ++d) out[d] = 1;
@@ -123,21 +149,8 @@ inline int broadcast(npy_intp* out, int nd, PyArrayObject* const* in, int nin) {
       const npy_intp n = PyArray_DIMS(in[i])[d];
       npy_intp& o = out[nd - ni + d];
       if (n == o || n == 1) continue;
-      if (o == 1) {
-        o = n;
-        continue;
-      }
-      char text[1024];
-      std::size_t used = 0;
-      for (int j = 0; j < nin && used + 2 < sizeof text; ++j) {
-        shape_text(text + used, sizeof text - used, PyArray_DIMS(in[j]), PyArray_NDIM(in[j]),
-                   true);
-        used = std::strlen(text);
-        if (used + 2 < sizeof text) text[used++] = ' ', text[used] = '\0';
-      }
-      PyErr_Format(PyExc_ValueError, "operands could not be broadcast together with shapes %s",
-                   text);
-      return -1;
+      if (o != 1) return broadcast_error(in, nin);
+      o = n;
     }
   }
   return 0;
@@ -189,8 +202,9 @@ inline PyArrayObject* view(PyArrayObject* base, int nd, const npy_intp* dims,
 
 // Runs a node's Python perform: thunk(*inputs) -> sequence of nout arrays, each converted to
 // its dtype (as the py runner does) and checked for ndim and static shape.
-inline int call_python(PyObject* thunk, PyArrayObject* const* in, int nin, PyArrayObject** out,
-                       int nout, const int* typenums, const int* ndims, const npy_intp* dims) {
+SYMCOMP_COLD inline int call_python(PyObject* thunk, PyArrayObject* const* in, int nin,
+                                    PyArrayObject** out, int nout, const int* typenums,
+                                    const int* ndims, const npy_intp* dims) {
   PyObject* result =
       PyObject_Vectorcall(thunk, reinterpret_cast<PyObject* const*>(in), nin, nullptr);
   if (result == nullptr) return -1;

@@ -31,6 +31,8 @@
 #include <limits>
 #include <type_traits>
 #include <utility>
+
+#include "symcomp/hostdevice.hpp"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -261,7 +263,7 @@ typename Op::type line(const Map& m, bool c, const char* const* p, const i64* s,
 }
 
 template <class Op>
-typename Op::type tree(const typename Op::type* v, i64 n) {
+__attribute__((noinline)) typename Op::type tree(const typename Op::type* v, i64 n) {
   if (n == 1) return v[0];
   const i64 h = n / 2;
   return Op::combine(tree<Op>(v, h), tree<Op>(v + h, n - h));
@@ -285,6 +287,67 @@ struct Dims {
       lin /= n[a];
       for (int k = 0; k < N; ++k) off[k] += i * s[a][k];
     }
+  }
+
+  // The iteration space of reduce() over ndim dims: length-1 dims dropped, dims where
+  // input 0 walks backwards reversed (base[] moves to their last element; the combiners are
+  // associative), dims sorted so input 0's smallest stride is innermost, and neighbours that
+  // walk memory as one dim merged. K/R: the kept and the reduced dims (R gets one dim of
+  // length 1 when no dim is reduced). False when there is no output element. Run once per
+  // call, so compiled for size (SYMCOMP_COLD).
+  SYMCOMP_COLD bool setup(int ndim, const i64* shape, const i64* const* in_strides,
+                          const i64* out_strides, const bool* reduced, const char** base,
+                          int* K, int* nk, int* R, int* nr) {
+    constexpr int NI = N - 1;
+    nd = 0;
+    for (int a = 0; a < ndim; ++a) {
+      if (shape[a] == 0 && !reduced[a]) return false;
+      if (shape[a] == 1) continue;
+      const int b = nd++;
+      n[b] = shape[a];
+      red[b] = reduced[a];
+      for (int k = 0; k < NI; ++k) s[b][k] = in_strides[k][a];
+      s[b][NI] = reduced[a] ? 0 : out_strides[a];
+    }
+    for (int b = 0; b < nd; ++b) {
+      if (s[b][0] < 0) {
+        for (int k = 0; k < N; ++k) {
+          base[k] += (n[b] - 1) * s[b][k];
+          s[b][k] = -s[b][k];
+        }
+      }
+    }
+    for (int b = 1; b < nd; ++b) {
+      for (int c = b; c > 0 && s[c - 1][0] < s[c][0]; --c) {
+        std::swap(n[c - 1], n[c]);
+        std::swap(red[c - 1], red[c]);
+        for (int k = 0; k < N; ++k) std::swap(s[c - 1][k], s[c][k]);
+      }
+    }
+    int m = 0;  // coalesce neighbours that walk memory as one dim
+    for (int b = 0; b < nd; ++b) {
+      bool merge = m > 0 && red[m - 1] == red[b];
+      for (int k = 0; merge && k < N; ++k) merge = s[m - 1][k] == s[b][k] * n[b];
+      if (merge) {
+        n[m - 1] *= n[b];
+        for (int k = 0; k < N; ++k) s[m - 1][k] = s[b][k];
+      } else {
+        n[m] = n[b];
+        red[m] = red[b];
+        for (int k = 0; k < N; ++k) s[m][k] = s[b][k];
+        ++m;
+      }
+    }
+    nd = m;
+    *nk = *nr = 0;
+    for (int b = 0; b < nd; ++b) (red[b] ? R[(*nr)++] : K[(*nk)++]) = b;
+    if (*nr == 0) {  // every reduced dim has length 1: one element per output
+      n[nd] = 1;
+      red[nd] = true;
+      for (int k = 0; k < N; ++k) s[nd][k] = 0;
+      R[(*nr)++] = nd++;
+    }
+    return true;
   }
 
   i64 count(const int* idx, int cnt) const {
@@ -321,56 +384,9 @@ void reduce(const Map& m, int ndim, const i64* shape, const char* const* in,
   const char* base[N];
   for (int k = 0; k < NI; ++k) base[k] = in[k];
   base[NI] = out;
-  for (int a = 0; a < ndim; ++a) {
-    if (shape[a] == 0 && !reduced[a]) return;  // no output elements
-    if (shape[a] == 1) continue;
-    const int b = d.nd++;
-    d.n[b] = shape[a];
-    d.red[b] = reduced[a];
-    for (int k = 0; k < NI; ++k) d.s[b][k] = in_strides[k][a];
-    d.s[b][NI] = reduced[a] ? 0 : out_strides[a];
-  }
-  // Reversed and reordered traversal (the combiners are associative) so memory is read
-  // forwards with the smallest stride innermost.
-  for (int b = 0; b < d.nd; ++b) {
-    if (d.s[b][0] < 0) {
-      for (int k = 0; k < N; ++k) {
-        base[k] += (d.n[b] - 1) * d.s[b][k];
-        d.s[b][k] = -d.s[b][k];
-      }
-    }
-  }
-  for (int b = 1; b < d.nd; ++b) {
-    for (int c = b; c > 0 && d.s[c - 1][0] < d.s[c][0]; --c) {
-      std::swap(d.n[c - 1], d.n[c]);
-      std::swap(d.red[c - 1], d.red[c]);
-      for (int k = 0; k < N; ++k) std::swap(d.s[c - 1][k], d.s[c][k]);
-    }
-  }
-  int nd = 0;  // coalesce neighbours that walk memory as one dim
-  for (int b = 0; b < d.nd; ++b) {
-    bool merge = nd > 0 && d.red[nd - 1] == d.red[b];
-    for (int k = 0; merge && k < N; ++k) merge = d.s[nd - 1][k] == d.s[b][k] * d.n[b];
-    if (merge) {
-      d.n[nd - 1] *= d.n[b];
-      for (int k = 0; k < N; ++k) d.s[nd - 1][k] = d.s[b][k];
-    } else {
-      d.n[nd] = d.n[b];
-      d.red[nd] = d.red[b];
-      for (int k = 0; k < N; ++k) d.s[nd][k] = d.s[b][k];
-      ++nd;
-    }
-  }
-  d.nd = nd;
-  int K[kMaxReduceDims], R[kMaxReduceDims + 1], nk = 0, nr = 0;
-  for (int b = 0; b < nd; ++b) (d.red[b] ? R[nr++] : K[nk++]) = b;
-  if (nr == 0) {  // every reduced dim has length 1: one element per output
-    d.n[nd] = 1;
-    d.red[nd] = true;
-    for (int k = 0; k < N; ++k) d.s[nd][k] = 0;
-    R[nr++] = nd++;
-    d.nd = nd;
-  }
+  int K[kMaxReduceDims], R[kMaxReduceDims + 1], nk, nr;
+  if (!d.setup(ndim, shape, in_strides, out_strides, reduced, base, K, &nk, R, &nr)) return;
+  const int nd = d.nd;
   char* const outp = const_cast<char*>(base[NI]);
   const i64 total = d.count(K, nk) * d.count(R, nr);
 
