@@ -236,7 +236,7 @@ def _pool_grad_case(name, xshape, **kw):
             lambda x, gz: ref_pool_all(x, gz, **kw)[1],
             [(xshape, y.shape)],
             inputs=inputs,
-            grad=False,
+            grad_inputs=(1,),  # linear in gz (MaxPoolGradGrad); piecewise constant in x
         )
 
     def fn_avg(x, gz):

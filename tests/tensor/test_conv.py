@@ -12,9 +12,8 @@ from scipy.signal import convolve2d, correlate2d
 import symcomp as sc
 import symcomp.tensor as st
 from symcomp.gradient_check import verify_grad
+from tests.tensor.nnet_configs import MODE_DTYPES, AllConfigs, native, noncontig
 from tests.tensor.optable_conv import ref_conv_all
-
-native = pytest.mark.cxx
 
 CONFIGS = [
     # (x shape, w shape, conv2d keywords)
@@ -30,7 +29,8 @@ CONFIGS = [
     ((1, 1, 1, 5), (1, 1, 1, 2), {}),  # size-1 dims
     ((2, 3, 4, 4), (5, 3, 1, 1), {}),  # 1x1: the im2col-free path
     ((3, 1, 7, 7), (2, 1, 2, 2), {"stride": 3}),  # stride larger than the filter
-    ((16, 8, 20, 20), (16, 8, 3, 3), {"filter_flip": False}),  # large enough for OpenMP
+    # OpenMP over the batch (6M multiply-adds, gemms small enough for one BLAS thread)
+    ((64, 4, 20, 20), (8, 4, 3, 3), {"filter_flip": False}),
 ]
 
 
@@ -57,37 +57,11 @@ def _inputs(xshape, wshape, kw, dtype, seed=0):
     return x, w, gy
 
 
-def _noncontig(a):
-    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
-    big[..., ::2] = a
-    return big[..., ::2]
-
-
-MODE_DTYPES = [  # the py reference is dtype-generic: float32 is checked natively
-    ("py", "float64"),
-    pytest.param("native", "float64", marks=native),
-    pytest.param("native", "float32", marks=native),
-]
-
-
 @pytest.fixture(scope="module")
 def native_all_configs():
-    """dtype -> one native function computing (y, gx, gw) of every CONFIGS entry, each of its
-    own inputs: one g++ run per dtype for all configurations, not one per configuration
-    (each node's code is generated alike either way). Built on first use."""
-    built = {}
-
-    def get(dtype):
-        if dtype not in built:
-            inputs, outputs = [], []
-            for _, _, kw in CONFIGS:
-                ins, outs = _graph(kw, dtype)
-                inputs += ins
-                outputs += outs
-            built[dtype] = sc.function(inputs, outputs, mode="native")
-        return built[dtype]
-
-    return get
+    return AllConfigs(
+        CONFIGS, lambda c, dtype: _graph(c[2], dtype), lambda c, dtype: _inputs(*c, dtype)
+    )
 
 
 @pytest.mark.parametrize("mode,dtype", MODE_DTYPES)
@@ -95,15 +69,7 @@ def native_all_configs():
 def test_conv2d_and_grads_match_loop_reference(xshape, wshape, kw, mode, dtype, native_all_configs):
     x, w, gy = _inputs(xshape, wshape, kw, dtype)
     if mode == "native":
-        whole = native_all_configs(dtype)
-        assert not whole.runner.fallback_nodes
-        k = CONFIGS.index((xshape, wshape, kw))
-        rest = [_inputs(*config, dtype) for config in CONFIGS]
-
-        def f(*own):  # this configuration's outputs; the others get their usual inputs
-            args = [a for i, trio in enumerate(rest) for a in (own if i == k else trio)]
-            return whole(*args)[3 * k : 3 * k + 3]
-
+        f = native_all_configs.outputs_of((xshape, wshape, kw), dtype)
     else:
         inputs, outputs = _graph(kw, dtype)
         f = sc.function(inputs, outputs, mode=mode)
@@ -111,7 +77,7 @@ def test_conv2d_and_grads_match_loop_reference(xshape, wshape, kw, mode, dtype, 
         x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64), **_ref_kwargs(kw)
     )
     tol = {"rtol": 1e-10, "atol": 1e-11} if dtype == "float64" else {"rtol": 2e-4, "atol": 2e-4}
-    for args in [(x, w, gy), tuple(_noncontig(a) for a in (x, w, gy))]:
+    for args in [(x, w, gy), tuple(noncontig(a) for a in (x, w, gy))]:
         before = [a.copy() for a in args]
         got = f(*args)
         for name, g, e in zip(["y", "gx", "gw"], got, expected):

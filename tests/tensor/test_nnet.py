@@ -154,3 +154,74 @@ def test_crossentropy_hessian_through_grad_op():
     h = sc.hessian(cost, p)
     pv = np.array([0.2, 0.5, 0.3])
     np.testing.assert_allclose(_run(h, [p, t], pv, np.array([1])), np.diag([0, 4.0, 0]))
+
+
+def test_crossentropy_1hot_native():
+    # Both ops, float64 with int32 classes and float32 with uint8 classes, in one module.
+    p, t, g = st.dmatrix("p"), st.ivector("t"), st.dvector("g")
+    p32, t8, g32 = st.fmatrix("p32"), st.vector("t8", dtype="uint8"), st.fvector("g32")
+    outs = [
+        nnet.crossentropy_categorical_1hot(p, t),
+        nnet.crossentropy_categorical_1hot_grad(g, p, t),
+        nnet.crossentropy_categorical_1hot(p32, t8),
+        nnet.crossentropy_categorical_1hot_grad(g32, p32, t8),
+    ]
+    f = sc.function([p, t, g, p32, t8, g32], outs, mode="native")
+    assert not f.runner.fallback_nodes
+
+    def expected(pv, tv, gv):
+        rows = np.arange(pv.shape[0])
+        gp = np.zeros(pv.shape, pv.dtype)
+        gp[rows, tv] = -gv / pv[rows, tv]
+        return -np.log(pv[rows, tv]), gp
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.05, 1.0, size=(6, 10))
+    cases = [
+        (base, np.array([0, 9, 3, 3, 1, 5]), rng.normal(size=6)),
+        (base[::-2, ::-3], np.array([0, 3, 1]), rng.normal(size=1)),  # strided, g broadcasts
+        (base[:, 1:2], np.zeros(6, int), rng.normal(size=6)),  # one class
+        (np.zeros((0, 4)), np.zeros(0, int), np.zeros(0)),  # no rows
+    ]
+    for pv, tv, gv in cases:
+        args = (pv, tv.astype("int32"), gv, pv.astype("float32"), tv.astype("uint8"))
+        got = f(*args, gv.astype("float32"))
+        for k, (pk, tk, gk) in enumerate([args[:3], (*args[3:], gv.astype("float32"))]):
+            for have, want in zip(got[2 * k : 2 * k + 2], expected(pk, tk, gk)):
+                assert have.dtype == want.dtype and have.shape == want.shape
+                np.testing.assert_allclose(have, want, rtol=1e-6 if k else 1e-12)
+    pv = np.full((3, 4), 0.25)
+    good = (pv, np.array([0, 1, 2], "int32"), np.ones(3))
+    good32 = (pv.astype("float32"), np.array([0, 1, 2], "uint8"), np.ones(3, "float32"))
+    with pytest.raises(IndexError, match=r"CrossentropyCategorical1Hot.*true_dist\[1\] = 4"):
+        f(pv, np.array([0, 4, 2], "int32"), np.ones(3), *good32)
+    with pytest.raises(IndexError, match=r"\[0, 4\): true_dist\[2\] = -1"):
+        f(pv, np.array([0, 1, -1], "int32"), np.ones(3), *good32)
+    with pytest.raises(IndexError, match="true_dist\\[0\\] = 200"):
+        f(*good, pv.astype("float32"), np.array([200, 0, 0], "uint8"), np.ones(3, "float32"))
+    with pytest.raises(ValueError, match="3 rows but true_dist has 2 entries"):
+        f(pv, np.array([0, 1], "int32"), np.ones(3), *good32)
+    with pytest.raises(ValueError, match="g has 2 entries, expected 1 or 3"):
+        f(pv, good[1], np.ones(2), *good32)
+
+
+def test_softmax_any_axis_native():
+    """Softmax/LogSoftmax along a middle, the first or all axes (strided rows), against the
+    NumPy reference (mode="py"), with infinities and NaN, views, size-0 and size-1 dims."""
+    xs = [st.tensor3("x64"), st.tensor3("x32", dtype="float32")]
+    outs = []
+    for x in xs:
+        outs += [nnet.softmax(x, axis=0), nnet.log_softmax(x, axis=1), nnet.softmax(x, axis=None)]
+        outs += [nnet.log_softmax(x, axis=None), nnet.softmax(x, axis=-1)]
+    f = sc.function(xs, outs, mode="native")
+    g = sc.function(xs, outs, mode="py")
+    assert not f.runner.fallback_nodes
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 5, 6)) * 4
+    a[1, 2, 3], a[2, :, 1], a[3, 1, :] = np.nan, np.inf, -np.inf
+    for view in (a, a[::-1, :, ::2], a.transpose(2, 0, 1), a[:, :0], a[:1, :1]):
+        got, want = f(view, view.astype("float32")), g(view, view.astype("float32"))
+        for k, (have, ref) in enumerate(zip(got, want)):
+            assert have.dtype == ref.dtype and have.shape == ref.shape, k
+            tol = 1e-12 if k < 5 else 1e-5
+            np.testing.assert_allclose(have, ref, rtol=tol, atol=tol, err_msg=str(k))

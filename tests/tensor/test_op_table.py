@@ -100,11 +100,8 @@ def _has_cxx() -> bool:
     return find_compiler() is not None
 
 
-# Ops that may still run their Python perform from inside a native module.
-PYTHON_ONLY_OPS = {
-    "CrossentropyCategorical1Hot",
-    "CrossentropyCategorical1HotGrad",
-}
+# Ops that may still run their Python perform from inside a native module (none now).
+PYTHON_ONLY_OPS: set[str] = set()
 
 _NATIVE = [pytest.mark.cxx, pytest.mark.skipif(not _has_cxx(), reason="no C++ compiler")]
 

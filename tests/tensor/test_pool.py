@@ -11,9 +11,8 @@ import pytest
 import symcomp as sc
 import symcomp.tensor as st
 from symcomp.gradient_check import verify_grad
+from tests.tensor.nnet_configs import MODE_DTYPES, AllConfigs, native, noncontig
 from tests.tensor.optable_conv import ref_pool_all
-
-native = pytest.mark.cxx
 
 CONFIGS = [
     ((2, 3, 6, 5), {"ws": 2}),
@@ -25,19 +24,6 @@ CONFIGS = [
     ((32, 16, 40, 40), {"ws": 2}),  # large enough for OpenMP
 ]
 MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]
-
-
-def _noncontig(a):
-    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
-    big[..., ::2] = a
-    return big[..., ::2]
-
-
-MODE_DTYPES = [
-    ("py", "float64"),
-    pytest.param("native", "float64", marks=native),
-    pytest.param("native", "float32", marks=native),
-]
 
 
 def _graph(shape, kw, dtype):
@@ -59,39 +45,17 @@ def _inputs(shape, kw, dtype):
 
 @pytest.fixture(scope="module")
 def native_all_configs():
-    """dtype -> one native function computing the outputs of every CONFIGS entry, each of its
-    own inputs: one g++ run per dtype for all geometries, not one per geometry (each node's
-    code is generated alike either way). Built on first use."""
-    built = {}
-
-    def get(dtype):
-        if dtype not in built:
-            inputs, outputs = [], []
-            for shape, kw in CONFIGS:
-                ins, outs = _graph(shape, kw, dtype)
-                inputs += ins
-                outputs += outs
-            built[dtype] = sc.function(inputs, outputs, mode="native")
-        return built[dtype]
-
-    return get
+    return AllConfigs(
+        CONFIGS, lambda c, dtype: _graph(*c, dtype), lambda c, dtype: _inputs(*c, dtype)
+    )
 
 
 @pytest.mark.parametrize("mode,dtype", MODE_DTYPES)
 @pytest.mark.parametrize("shape,kw", CONFIGS)
 def test_pool_and_grad_match_loop_reference(shape, kw, mode, dtype, native_all_configs):
     """Every pooling mode of one geometry in one compiled function (y and gx per mode)."""
-    n = 2 * len(MODES)
     if mode == "native":
-        whole = native_all_configs(dtype)
-        assert not whole.runner.fallback_nodes
-        k = CONFIGS.index((shape, kw))
-        rest = [_inputs(*config, dtype) for config in CONFIGS]
-
-        def f(*own):  # this geometry's outputs; the others get their usual inputs
-            args = [a for i, pair in enumerate(rest) for a in (own if i == k else pair)]
-            return whole(*args)[n * k : n * k + n]
-
+        f = native_all_configs.outputs_of((shape, kw), dtype)
     else:
         inputs, outputs = _graph(shape, kw, dtype)
         f = sc.function(inputs, outputs, mode=mode)
@@ -102,7 +66,7 @@ def test_pool_and_grad_match_loop_reference(shape, kw, mode, dtype, native_all_c
             xv.astype(np.float64), gzv.astype(np.float64), **kw, mode=pool_mode
         )
     tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-5, "atol": 1e-5}
-    for args in [(xv, gzv), (_noncontig(xv), _noncontig(gzv))]:
+    for args in [(xv, gzv), (noncontig(xv), noncontig(gzv))]:
         got = f(*args)
         for k, (g, e) in enumerate(zip(got, expected)):
             label = f"{MODES[k // 2]} {'gx' if k % 2 else 'y'}"
@@ -146,16 +110,20 @@ def test_pool_verify_grad(kw, mode):
     verify_grad(lambda a: st.nnet.pool_2d(a, **kw), [xv], rng=rng, mode=mode)
 
 
+@pytest.mark.parametrize("pool_mode", ["average_inc_pad", "max"])
 @pytest.mark.parametrize("mode", ["py", pytest.param("native", marks=native)])
-def test_average_pool_second_derivative(mode):
+def test_pool_second_derivative(pool_mode, mode):
+    """Through AveragePoolGrad's pullback (a Pool2d) and MaxPoolGrad's (MaxPoolGradGrad)."""
     rng = np.random.default_rng(6)
 
     def fn(a):
-        y = st.nnet.avg_pool_2d(a, 3, stride=2, pad=(1, 1))
+        y = st.nnet.pool_2d(a, 3, stride=2, pad=(1, 1), mode=pool_mode)
         (g,) = sc.grad((y * y).sum(), [a])
         return (g * g).sum()
 
-    verify_grad(fn, [rng.standard_normal((2, 2, 5, 6))], rng=rng, mode=mode)
+    # distinct values: finite differences of max pooling need no ties
+    xv = rng.permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6) / 60.0
+    verify_grad(fn, [xv], rng=rng, mode=mode)
 
 
 @pytest.mark.parametrize("mode", ["py", pytest.param("native", marks=native)])
@@ -185,3 +153,51 @@ def test_pool_static_shape():
     assert st.nnet.max_pool_2d(x, 2).type.shape == (None, 16, 13, 13)
     assert st.nnet.avg_pool_2d(x, 3, stride=2, pad=(1, 1)).type.shape == (None, 16, 13, 13)
     assert st.nnet.max_pool_2d(x, 4, ignore_border=False).type.shape == (None, 16, 7, 7)
+
+
+def test_max_pool_grad_grad_is_the_adjoint_of_max_pool_grad():
+    """MaxPoolGradGrad(x, maxout, ggx) = A ggx where MaxPoolGrad(x, maxout, gz) = A^T gz:
+    <A ggx, gz> = <ggx, A^T gz> for every gz, ties included (a tied window sums them)."""
+    from symcomp.tensor.nnet.pool import MaxPoolGradGrad
+
+    configs = [
+        {"ws": 2, "stride": 1},  # overlapping windows
+        {"ws": 3, "stride": 2, "pad": (1, 1)},
+        {"ws": (3, 2), "stride": (2, 1), "ignore_border": False},
+    ]
+    cases = []  # (config, x shape, dtype)
+    for dtype in ("float64", "float32"):
+        cases += [(kw, (2, 3, 5, 6), dtype) for kw in configs]
+    inputs, outputs = [], []
+    for kw, shape, dtype in cases:
+        x, ggx = st.tensor(dtype, (None,) * 4), st.tensor(dtype, (None,) * 4)
+        y = st.nnet.pool_2d(x, **kw)
+        inputs += [x, ggx]
+        outputs += [y, MaxPoolGradGrad(**y.owner.op.params)(x, y, ggx)]
+    native_f = sc.function(inputs, outputs, mode="native")
+    assert not native_f.runner.fallback_nodes
+    py_f = sc.function(inputs, outputs, mode="py")
+    rng = np.random.default_rng(8)
+    args = []
+    for kw, shape, dtype in cases:
+        xv = rng.integers(0, 3, shape).astype(dtype)  # many ties
+        args += [xv, noncontig(rng.standard_normal(shape).astype(dtype))]
+    for f in (native_f, py_f):
+        got = f(*args)
+        for k, (kw, shape, dtype) in enumerate(cases):
+            xv, ggxv = args[2 * k], args[2 * k + 1]
+            y, ggz = got[2 * k], got[2 * k + 1]
+            assert ggz.dtype == np.dtype(dtype) and ggz.shape == y.shape
+            for _ in range(2):
+                gz = rng.standard_normal(y.shape)
+                _, gx = ref_pool_all(xv.astype(np.float64), gz, **kw)
+                lhs = float((ggz.astype(np.float64) * gz).sum())
+                rhs = float((ggxv.astype(np.float64) * gx).sum())
+                tol = 1e-10 if dtype == "float64" else 1e-4
+                assert lhs == pytest.approx(rhs, rel=tol, abs=tol), (kw, dtype)
+    bad = list(args)
+    bad[1] = bad[1][:, :, :4]
+    with pytest.raises(ValueError, match="MaxPoolGradGrad: ggx does not have the input's shape"):
+        native_f(*bad)
+    with pytest.raises(ValueError, match="MaxPoolGradGrad: ggx has shape"):
+        py_f(*bad)

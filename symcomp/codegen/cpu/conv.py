@@ -1,8 +1,8 @@
 """Emitters for Conv2d and its gradient ops over ``templates/include/symcomp/conv.hpp``.
 
 float32/float64 convolutions run as im2col + gemm through OpenBLAS (the scipy-openblas32
-wheel, opened by path as blas.py does), in parallel over the batch (OpenMP) when the work is
-large enough. Python decides the geometry expressions and the error messages; the template
+wheel, opened by path as blas.py does), in parallel over the batch (OpenMP) when each thread
+gets enough work (conv.hpp's batch_threads). Python decides the geometry expressions and the error messages; the template
 ``cpu/conv.cpp.j2`` checks the shapes at run time (channel mismatch, window larger than the
 padded input, output-gradient shape), allocates the output and calls the kernel with the GIL
 released. Other dtypes, or no BLAS, fall back to the ops' Python perform.
@@ -21,10 +21,13 @@ _LAYOUT = {
     Conv2dGradFilters: (0, 2, 1, (0, 1), "conv2d_grad_filters", "{g.o, wd[1], g.kh, g.kw}"),
 }
 
-# Multiply-adds per elementwise-threshold element before the batch loop goes parallel: on 2
-# busy cores a parallel region on a 32x1x28x28 batch (3M multiply-adds, ~0.3 ms) cost more in
-# thread wake-ups and spinning than it saved (benchmarks/conv_step.py, examples/convnet.py).
-_PARALLEL_MACS = 20
+# The fewest multiply-adds each thread of the batch loop gets, in elementwise-threshold
+# elements (openmp_elemwise_minsize): a gemm does many multiply-adds per element an
+# elementwise loop touches, so an image's work is worth a thread's wake-up only in larger
+# amounts (10 x 200000 by default: a team of two from 4M multiply-adds, where the 3M of
+# benchmarks/conv_step.py's batch stays serial). conv.hpp's batch_threads also keeps the
+# batch serial when OpenBLAS threads each image's gemm itself.
+_MACS_PER_THREAD = 10
 
 _SHAPES = "input shape (%zd, %zd, %zd, %zd), filters shape (%zd, %zd, %zd, %zd)"
 _SHAPE_ARGS = tuple(f"static_cast<Py_ssize_t>(xd[{i}])" for i in range(4)) + tuple(
@@ -89,7 +92,7 @@ def emit_conv(node, ctx) -> NodeCode | None:
         flip="true" if op.filter_flip else "false",
         blas_path=c_string(info["library_path"]),
         nogil_minsize=int(ctx.options.nogil_minsize),
-        min_parallel=_PARALLEL_MACS * int(ctx.options.openmp_minsize)
+        min_per_thread=f"{_MACS_PER_THREAD * int(ctx.options.openmp_minsize)}LL"
         if ctx.options.openmp
         else "INT64_MAX",
         channel_error=ctx.error(

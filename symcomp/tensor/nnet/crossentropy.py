@@ -16,31 +16,33 @@ from symcomp.tensor.errors import where
 from symcomp.tensor.type import TensorType
 
 
-def _check_1hot_inputs(op, p, t):
-    if p.ndim != 2 or p.dtype.startswith("complex"):
-        raise TypeError(
-            f"{op}: coding_dist must be a real matrix, got {p.type}{where(user_source())}"
-        )
+def check_1hot_types(op, x, t, x_name: str = "coding_dist", t_name: str = "true_dist") -> None:
+    """TypeError/ValueError at graph build unless ``x`` is a real matrix and ``t`` an
+    integer vector of class indices with as many entries as ``x`` has rows (when known)."""
+    if x.ndim != 2 or x.dtype.startswith("complex") or x.dtype == "bool":
+        raise TypeError(f"{op}: {x_name} must be a real matrix, got {x.type}{where(user_source())}")
     if t.ndim != 1 or not is_int(t.dtype):
         raise TypeError(
-            f"{op}: true_dist must be an integer vector of class indices, got "
+            f"{op}: {t_name} must be an integer vector of class indices, got "
             f"{t.type}{where(user_source())}"
         )
-    n, m = p.type.shape[0], t.type.shape[0]
+    n, m = x.type.shape[0], t.type.shape[0]
     if n is not None and m is not None and n != m:
         raise ValueError(
-            f"{op}: coding_dist has {n} rows but true_dist has {m} entries{where(user_source())}"
+            f"{op}: {x_name} has {n} rows but {t_name} has {m} entries{where(user_source())}"
         )
 
 
-def _check_indices(p: np.ndarray, t: np.ndarray) -> None:
-    if p.shape[0] != t.shape[0]:
-        raise ValueError(
-            f"coding_dist has {p.shape[0]} rows but true_dist has {t.shape[0]} entries"
-        )
-    if t.size and (t.min() < 0 or t.max() >= p.shape[1]):
+def check_1hot_values(
+    x: np.ndarray, t: np.ndarray, x_name: str = "coding_dist", t_name: str = "true_dist"
+) -> None:
+    """ValueError when ``t`` has not one entry per row of ``x``; IndexError when a class
+    index is outside [0, x.shape[1])."""
+    if x.shape[0] != t.shape[0]:
+        raise ValueError(f"{x_name} has {x.shape[0]} rows but {t_name} has {t.shape[0]} entries")
+    if t.size and (t.min() < 0 or t.max() >= x.shape[1]):
         raise IndexError(
-            f"class index out of range [0, {p.shape[1]}): min {t.min()}, max {t.max()}"
+            f"class index out of range [0, {x.shape[1]}): min {t.min()}, max {t.max()}"
         )
 
 
@@ -51,14 +53,14 @@ class CrossentropyCategorical1Hot(Op):
 
     def make_node(self, p, t):
         p, t = as_tensor_variable(p), as_tensor_variable(t)
-        _check_1hot_inputs(self, p, t)
+        check_1hot_types(self, p, t)
         n = p.type.shape[0] if p.type.shape[0] is not None else t.type.shape[0]
         out = TensorType(float_of(p.dtype), (n,))
         return Apply.make(self, [p, t], [out])
 
     def perform(self, node, inputs):
         p, t = inputs
-        _check_indices(p, t)
+        check_1hot_values(p, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = -np.log(p[np.arange(p.shape[0]), t])
         return [np.asarray(out, dtype=node.outputs[0].dtype)]
@@ -81,14 +83,14 @@ class CrossentropyCategorical1HotGrad(Op):
 
     def make_node(self, g, p, t):
         g, p, t = as_tensor_variable(g), as_tensor_variable(p), as_tensor_variable(t)
-        _check_1hot_inputs(self, p, t)
+        check_1hot_types(self, p, t)
         if g.ndim != 1:
             raise TypeError(f"{self}: g must be a vector, got {g.type}{where(user_source())}")
         return Apply.make(self, [g, p, t], [TensorType(p.dtype, p.type.shape)])
 
     def perform(self, node, inputs):
         g, p, t = inputs
-        _check_indices(p, t)
+        check_1hot_values(p, t)
         out = np.zeros(p.shape, dtype=node.outputs[0].dtype)
         rows = np.arange(p.shape[0])
         with np.errstate(divide="ignore", invalid="ignore"):

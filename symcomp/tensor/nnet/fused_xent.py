@@ -15,10 +15,9 @@ import numpy as np
 
 from symcomp.graph.apply import Apply
 from symcomp.graph.op import Op
-from symcomp.graph.sourceinfo import user_source
 from symcomp.tensor.basic import as_tensor_variable
-from symcomp.tensor.dtypes import float_of, is_discrete, is_int
-from symcomp.tensor.errors import where
+from symcomp.tensor.dtypes import float_of, is_discrete
+from symcomp.tensor.nnet.crossentropy import check_1hot_types, check_1hot_values
 from symcomp.tensor.type import TensorType
 
 __all__ = ["CrossentropySoftmax1Hot", "crossentropy_softmax_1hot", "one_hot_rows"]
@@ -31,34 +30,15 @@ class CrossentropySoftmax1Hot(Op):
 
     def make_node(self, x, t):
         x, t = as_tensor_variable(x), as_tensor_variable(t)
-        if x.ndim != 2 or x.dtype.startswith("complex") or x.dtype == "bool":
-            raise TypeError(
-                f"CrossentropySoftmax1Hot: x must be a real matrix of logits, got "
-                f"{x.type}{where(user_source())}"
-            )
-        if t.ndim != 1 or not is_int(t.dtype):
-            raise TypeError(
-                f"CrossentropySoftmax1Hot: t must be an integer vector of class indices, "
-                f"got {t.type}{where(user_source())}"
-            )
-        n, m = x.type.shape[0], t.type.shape[0]
-        if n is not None and m is not None and n != m:
-            raise ValueError(
-                f"CrossentropySoftmax1Hot: x has {n} rows but t has {m} entries"
-                f"{where(user_source())}"
-            )
-        out = TensorType(float_of(x.dtype), (n if n is not None else m,))
+        check_1hot_types(self, x, t, "x", "t")
+        n = x.type.shape[0]
+        out = TensorType(float_of(x.dtype), (n if n is not None else t.type.shape[0],))
         return Apply.make(self, [x, t], [out])
 
     def perform(self, node, inputs):
         x, t = inputs
         dtype = node.outputs[0].dtype
-        if x.shape[0] != t.shape[0]:
-            raise ValueError(f"x has {x.shape[0]} rows but t has {t.shape[0]} entries")
-        if t.size and (t.min() < 0 or t.max() >= x.shape[1]):
-            raise IndexError(
-                f"class index out of range [0, {x.shape[1]}): min {t.min()}, max {t.max()}"
-            )
+        check_1hot_values(x, t, "x", "t")
         if t.size == 0:
             return [np.zeros(0, dtype=dtype)]
         x = x.astype(dtype, copy=False)

@@ -9,7 +9,9 @@ image; padding never holds a maximum, and the average modes differ in what they 
 ``average_inc_pad`` by the clipped window size (padding counted as zeros, the default of
 avg_pool_2d as in PyTorch's count_include_pad), ``average_exc_pad`` by the number of real
 input positions in the window. The max gradient goes to every position of a window that
-equals its maximum (ties all get it, as in Theano/PyTensor's MaxPoolGrad).
+equals its maximum (ties all get it, as in Theano/PyTensor's MaxPoolGrad); MaxPoolGradGrad,
+its derivative wrt that gradient, sums a window's positions equal to its maximum, so max
+pooling has derivatives of every order.
 """
 
 from __future__ import annotations
@@ -194,19 +196,44 @@ class Pool2d(_PoolBase):
 
 
 @dataclass(frozen=True)
-class MaxPoolGrad(_PoolBase):
-    """The gradient of max pooling: inputs (x, the pooled maxima, output gradient gz);
-    gz of each window goes to every position of it equal to its maximum."""
+class _MaxRouting(_PoolBase):
+    """MaxPoolGrad and MaxPoolGradGrad: inputs (x, the pooled maxima, v), linear in v through
+    the 0/1 routing A_x, "a position equal to its window's maximum". A_x is piecewise
+    constant in x and maxout (zero derivative almost everywhere, as in Theano), so the only
+    gradient is wrt v: the other op of the pair (A_x^T <-> A_x) applied to the cotangent."""
 
-    def make_node(self, x, maxout, gz):
-        x, maxout, gz = (as_tensor_variable(v) for v in (x, maxout, gz))
+    abstract = True
+    operand = "gz"  # the name of v
+
+    def make_node(self, x, maxout, v):
+        x, maxout, v = (as_tensor_variable(a) for a in (x, maxout, v))
         self._make_type_checks(x)
-        if maxout.ndim != x.ndim or gz.ndim != x.ndim or gz.dtype != x.dtype:
+        if maxout.ndim != x.ndim or v.ndim != x.ndim or v.dtype != x.dtype:
             raise TypeError(
-                f"MaxPoolGrad: x, maxout and gz must have the same ndim and dtype, got "
-                f"{x.type}, {maxout.type}, {gz.type}{where(user_source())}"
+                f"{type(self).__name__}: x, maxout and {self.operand} must have the same ndim "
+                f"and dtype, got {x.type}, {maxout.type}, {v.type}{where(user_source())}"
             )
-        return Apply.make(self, [x, maxout, gz], [x.type])
+        return Apply.make(self, [x, maxout, v], [self.out_type(x, maxout)])
+
+    def pullback(self, inputs, outputs, cotangents):
+        x, maxout, _ = inputs
+        (g,) = cotangents
+        if g is None:
+            return [None, None, None]
+        return [None, None, self.adjoint(**self.params)(x, maxout, g)]
+
+
+@dataclass(frozen=True)
+class MaxPoolGrad(_MaxRouting):
+    """The gradient of max pooling: inputs (x, the pooled maxima, output gradient gz);
+    gz of each window goes to every position of it equal to its maximum (A_x^T gz)."""
+
+    def out_type(self, x, maxout):
+        return x.type
+
+    @property
+    def adjoint(self):
+        return MaxPoolGradGrad
 
     def perform(self, node, inputs):
         x, maxout, gz = inputs
@@ -226,10 +253,41 @@ class MaxPoolGrad(_PoolBase):
     def infer_shape(self, node, input_shapes):
         return [tuple(input_shapes[0])]
 
-    def pullback(self, inputs, outputs, cotangents):
-        raise NotImplementedError(
-            "MaxPoolGrad has no gradient yet (second derivatives of max pooling)"
-        )
+
+@dataclass(frozen=True)
+class MaxPoolGradGrad(_MaxRouting):
+    """The gradient of MaxPoolGrad wrt its gz (Theano's DownsampleFactorMaxGradGrad):
+    inputs (x, the pooled maxima, ggx shaped like x); each window's output is the sum of ggx
+    over the window's positions equal to its maximum (A_x ggx)."""
+
+    operand = "ggx"
+
+    def out_type(self, x, maxout):
+        return TensorType(x.dtype, maxout.type.shape)
+
+    @property
+    def adjoint(self):
+        return MaxPoolGrad
+
+    def perform(self, node, inputs):
+        x, maxout, ggx = inputs
+        self.check_input(x)
+        _check_pooled(self, x, maxout, "maxout")
+        if ggx.shape != x.shape:
+            raise ValueError(
+                f"MaxPoolGradGrad: ggx has shape {ggx.shape}, expected the input's shape {x.shape}"
+            )
+        rows, cols = self.regions(*x.shape[-2:])
+        xp, ggp = self.padded(x), self.padded(ggx)
+        out = np.empty(maxout.shape, dtype=x.dtype)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                hit = xp[..., r0:r1, c0:c1] == maxout[..., i, j, None, None]
+                out[..., i, j] = (hit * ggp[..., r0:r1, c0:c1]).sum(axis=(-2, -1))
+        return [out]
+
+    def infer_shape(self, node, input_shapes):
+        return [tuple(input_shapes[1])]
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
 // symcomp/conv.hpp: 2-d convolution (NCHW input, OIHW filters) and its gradients, as
-// im2col + gemm through OpenBLAS (blas.hpp), with OpenMP over the batch.
+// im2col + gemm through OpenBLAS (blas.hpp), with OpenMP over the batch when the work is
+// large enough (batch_threads).
 //
 // All arrays are C-contiguous. Filters are first packed into an (O, K) matrix with
 // K = C/groups * kh * kw (flipped for a true convolution), so the kernels only compute
 // cross-correlations. Each thread owns its im2col buffer; the filter gradient is summed
-// from per-thread partial sums. Functions return 0 or blas::kNoMemory.
+// from per-thread partial sums in a fixed order. Functions return 0 or blas::kNoMemory.
 #pragma once
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 
 #include <symcomp/blas.hpp>
+#include <symcomp/team.hpp>
 
 namespace symcomp {
 namespace conv {
@@ -119,120 +122,96 @@ void pack_filters(const Geom& g, const T* w, bool flip, T* out) {
   }
 }
 
+// OpenBLAS splits one gemm over its own threads above m * n * k = 65536 * 4 multiply-adds
+// (GEMM_MULTITHREAD_THRESHOLD in its interface/gemm.c). The batch goes over OpenMP threads
+// only when each image's gemms stay below that, so the two kinds of threads never stack;
+// then team_size (team.hpp) gives each thread at least min_macs_per_thread.
+constexpr i64 kBlasThreadedMacs = 65536 * 4;
+
+inline int batch_threads(const Geom& g, i64 min_macs_per_thread) {
+  const i64 per_gemm = g.og() * g.hw() * g.k();
+  if (per_gemm > kBlasThreadedMacs) return 1;
+  return team_size(g.n * g.groups * per_gemm, g.n, min_macs_per_thread);
+}
+
+// Calls image(n, group, col, k) for every image and group over `threads` threads (images
+// split in contiguous ranges, range k in thread k). Each thread owns an im2col buffer `col`
+// (K x Ho*Wo; nullptr for identity_cols). False when a buffer cannot be allocated.
+template <class T, class Image>
+bool each_image(const Geom& g, int threads, Image&& image) {
+  const bool direct = g.identity_cols();
+  return run_team(threads, g.n, [&](int k, i64 lo, i64 hi) {
+    std::unique_ptr<T[]> col(direct ? nullptr : new (std::nothrow) T[g.k() * g.hw()]);
+    if (!direct && !col) return false;
+    for (i64 n = lo; n < hi; ++n) {
+      for (i64 gr = 0; gr < g.groups; ++gr) image(n, gr, col.get(), k);
+    }
+    return true;
+  });
+}
+
 // y (N, O, Ho, Wo) = conv(x, packed filters wp (O, K)).
 template <class T>
-int forward(const blas::Api* api, const Geom& g, const T* x, const T* wp, T* y, bool parallel) {
+int forward(const blas::Api* api, const Geom& g, const T* x, const T* wp, T* y, int threads) {
   const i64 cg = g.cg(), og = g.og(), k = g.k(), hw = g.hw();
-  const bool direct = g.identity_cols();
-  bool oom = false;
-#pragma omp parallel if (parallel)
-  {
-    T* col = direct ? nullptr : new (std::nothrow) T[k * hw];
-    if (!direct && col == nullptr) {
-#pragma omp atomic write
-      oom = true;
-    }
-#pragma omp barrier
-    if (!oom) {  // every thread sees the same value after the barrier
-#pragma omp for schedule(static)
-      for (i64 n = 0; n < g.n; ++n) {
-        for (i64 gr = 0; gr < g.groups; ++gr) {
-          const T* xs = x + (n * g.c + gr * cg) * g.h * g.w;
-          if (!direct) im2col(g, xs, col);
-          gemm<T>(api, false, false, og, hw, k, wp + gr * og * k, k, direct ? xs : col, hw,
-                  T(0), y + (n * g.o + gr * og) * hw, hw);
-        }
-      }
-    }
-    delete[] col;
-  }
-  return oom ? blas::kNoMemory : 0;
+  const auto image = [&](i64 n, i64 gr, T* col, int) {
+    const T* xs = x + (n * g.c + gr * cg) * g.h * g.w;
+    if (col != nullptr) im2col(g, xs, col);
+    gemm<T>(api, false, false, og, hw, k, wp + gr * og * k, k, col ? col : xs, hw, T(0),
+            y + (n * g.o + gr * og) * hw, hw);
+  };
+  return each_image<T>(g, threads, image) ? 0 : blas::kNoMemory;
 }
 
 // gx (N, C, H, W) = the gradient of conv wrt x, from packed filters wp and gy.
 template <class T>
 int grad_input(const blas::Api* api, const Geom& g, const T* wp, const T* gy, T* gx,
-               bool parallel) {
+               int threads) {
   const i64 cg = g.cg(), og = g.og(), k = g.k(), hw = g.hw();
-  const bool direct = g.identity_cols();
-  bool oom = false;
-#pragma omp parallel if (parallel)
-  {
-    T* col = direct ? nullptr : new (std::nothrow) T[k * hw];
-    if (!direct && col == nullptr) {
-#pragma omp atomic write
-      oom = true;
+  const auto image = [&](i64 n, i64 gr, T* col, int) {
+    T* xs = gx + (n * g.c + gr * cg) * g.h * g.w;
+    gemm<T>(api, true, false, k, hw, og, wp + gr * og * k, k, gy + (n * g.o + gr * og) * hw,
+            hw, T(0), col ? col : xs, hw);
+    if (col != nullptr) {
+      std::memset(xs, 0, sizeof(T) * cg * g.h * g.w);
+      col2im(g, col, xs);
     }
-#pragma omp barrier
-    if (!oom) {  // every thread sees the same value after the barrier
-#pragma omp for schedule(static)
-      for (i64 n = 0; n < g.n; ++n) {
-        for (i64 gr = 0; gr < g.groups; ++gr) {
-          T* xs = gx + (n * g.c + gr * cg) * g.h * g.w;
-          const T* gys = gy + (n * g.o + gr * og) * hw;
-          if (direct) {
-            gemm<T>(api, true, false, k, hw, og, wp + gr * og * k, k, gys, hw, T(0), xs, hw);
-          } else {
-            gemm<T>(api, true, false, k, hw, og, wp + gr * og * k, k, gys, hw, T(0), col, hw);
-            std::memset(xs, 0, sizeof(T) * cg * g.h * g.w);
-            col2im(g, col, xs);
-          }
-        }
-      }
-    }
-    delete[] col;
-  }
-  return oom ? blas::kNoMemory : 0;
+  };
+  return each_image<T>(g, threads, image) ? 0 : blas::kNoMemory;
 }
 
-// gw (O, Cg, kh, kw) = the gradient of conv wrt the filters (flipped back if `flip`).
+// gw (O, Cg, kh, kw) = the gradient of conv wrt the filters (flipped back if `flip`): thread
+// k sums its images' gemms into its own (O, K) matrix; the matrices are then added in the
+// order of k, so the result does not depend on which thread finishes first.
 template <class T>
 int grad_filters(const blas::Api* api, const Geom& g, const T* x, const T* gy, T* gw, bool flip,
-                 bool parallel) {
+                 int threads) {
   const i64 cg = g.cg(), og = g.og(), k = g.k(), hw = g.hw(), total = g.o * k;
-  const bool direct = g.identity_cols();
-  std::vector<T> sum;
+  std::vector<T> parts;
   try {
-    sum.assign(total, T(0));
+    parts.assign(total * (threads > 1 ? threads : 1), T(0));
   } catch (const std::bad_alloc&) {
     return blas::kNoMemory;
   }
-  bool oom = false;
-#pragma omp parallel if (parallel)
-  {
-    T* col = direct ? nullptr : new (std::nothrow) T[k * hw];
-    T* acc = new (std::nothrow) T[total];
-    if ((!direct && col == nullptr) || acc == nullptr) {
-#pragma omp atomic write
-      oom = true;
-    }
-#pragma omp barrier
-    if (!oom) {
-      std::fill(acc, acc + total, T(0));
-#pragma omp for schedule(static)
-      for (i64 n = 0; n < g.n; ++n) {
-        for (i64 gr = 0; gr < g.groups; ++gr) {
-          const T* xs = x + (n * g.c + gr * cg) * g.h * g.w;
-          if (!direct) im2col(g, xs, col);
-          gemm<T>(api, false, true, og, k, hw, gy + (n * g.o + gr * og) * hw, hw,
-                  direct ? xs : col, hw, T(1), acc + gr * og * k, k);
-        }
-      }
-#pragma omp critical(symcomp_conv_grad_filters)
-      for (i64 q = 0; q < total; ++q) sum[q] += acc[q];
-    }
-    delete[] col;
-    delete[] acc;
+  const auto image = [&](i64 n, i64 gr, T* col, int t) {
+    const T* xs = x + (n * g.c + gr * cg) * g.h * g.w;
+    if (col != nullptr) im2col(g, xs, col);
+    gemm<T>(api, false, true, og, k, hw, gy + (n * g.o + gr * og) * hw, hw, col ? col : xs, hw,
+            T(1), parts.data() + t * total + gr * og * k, k);
+  };
+  if (!each_image<T>(g, threads, image)) return blas::kNoMemory;
+  for (int t = 1; t < threads; ++t) {
+    for (i64 q = 0; q < total; ++q) parts[q] += parts[t * total + q];
   }
-  if (oom) return blas::kNoMemory;
-  pack_filters(g, sum.data(), flip, gw);  // flipping is its own inverse
+  pack_filters(g, parts.data(), flip, gw);  // flipping is its own inverse
   return 0;
 }
 
-// Node entry points: (api, geometry, first operand, second operand, output, flip, parallel).
+// Node entry points: (api, geometry, first operand, second operand, output, flip, fewest
+// multiply-adds per thread; INT64_MAX: always serial).
 template <class T>
 int conv2d(const blas::Api* api, const Geom& g, const T* x, const T* w, T* y, bool flip,
-           bool parallel) {
+           i64 min_macs_per_thread) {
   std::vector<T> wp;
   try {
     wp.resize(g.o * g.k());
@@ -240,12 +219,12 @@ int conv2d(const blas::Api* api, const Geom& g, const T* x, const T* w, T* y, bo
     return blas::kNoMemory;
   }
   pack_filters(g, w, flip, wp.data());
-  return forward(api, g, x, wp.data(), y, parallel);
+  return forward(api, g, x, wp.data(), y, batch_threads(g, min_macs_per_thread));
 }
 
 template <class T>
 int conv2d_grad_input(const blas::Api* api, const Geom& g, const T* w, const T* gy, T* gx,
-                      bool flip, bool parallel) {
+                      bool flip, i64 min_macs_per_thread) {
   std::vector<T> wp;
   try {
     wp.resize(g.o * g.k());
@@ -253,13 +232,13 @@ int conv2d_grad_input(const blas::Api* api, const Geom& g, const T* w, const T* 
     return blas::kNoMemory;
   }
   pack_filters(g, w, flip, wp.data());
-  return grad_input(api, g, wp.data(), gy, gx, parallel);
+  return grad_input(api, g, wp.data(), gy, gx, batch_threads(g, min_macs_per_thread));
 }
 
 template <class T>
 int conv2d_grad_filters(const blas::Api* api, const Geom& g, const T* x, const T* gy, T* gw,
-                        bool flip, bool parallel) {
-  return grad_filters(api, g, x, gy, gw, flip, parallel);
+                        bool flip, i64 min_macs_per_thread) {
+  return grad_filters(api, g, x, gy, gw, flip, batch_threads(g, min_macs_per_thread));
 }
 
 }  // namespace conv

@@ -2,13 +2,18 @@
 // average including or excluding the padding) and its gradients, as Theano's pool_2d.
 // Windows are [j * stride, j * stride + ws) in padded coordinates, clipped to the padded
 // image; max, sum and average_exc_pad windows are further clipped to the real image. Every
-// plane (one image of one channel) is independent: OpenMP runs over planes.
+// plane (one image of one channel) is independent: a team of threads (team.hpp) splits the
+// planes when the work is large enough.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
+
+#include <symcomp/team.hpp>
 
 namespace symcomp {
 namespace pool {
@@ -76,19 +81,26 @@ inline T nanmax(T a, T v) {
   return (v > a || v != v) ? v : a;  // NaN wins, as in NumPy; branch-free, so it vectorizes
 }
 
+// Scratch of n elements for one thread (nullptr when out of memory).
+template <class T>
+std::unique_ptr<T[]> scratch(i64 n) {
+  return std::unique_ptr<T[]>(new (std::nothrow) T[n > 0 ? n : 1]);
+}
+
+// Kernels: (geometry, operands, output, threads from team_size); false when out of memory.
+
 // y (planes, Ho, Wo) = pool(x (planes, H, W)). Windows are separable: for each output row,
 // the window's input rows are first combined into one row (a contiguous, vectorized loop),
 // then each output takes its columns of that row.
 template <class T>
-int forward(const Geom& g, const T* x, const T*, const T*, T* y, bool parallel) {
+bool forward(const Geom& g, const T* x, const T*, const T*, T* y, int threads) {
   const Spans sp = spans(g);
   const bool is_max = g.mode == kMax, divide = g.mode != kMax && g.mode != kSum;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<T> row(g.w);
-    T* t = row.data();
-#pragma omp for schedule(static)
-    for (i64 p = 0; p < g.planes; ++p) {
+  return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
+    const auto row = scratch<T>(g.w);
+    T* t = row.get();
+    if (t == nullptr) return false;
+    for (i64 p = lo; p < hi; ++p) {
       const T* xp = x + p * g.h * g.w;
       T* yp = y + p * g.ho * g.wo;
       for (i64 i = 0; i < g.ho; ++i) {
@@ -110,23 +122,22 @@ int forward(const Geom& g, const T* x, const T*, const T*, T* y, bool parallel) 
         }
       }
     }
-  }
-  return 0;
+    return true;
+  });
 }
 
 // gx (planes, H, W): gz of each window added at every position equal to its maximum. When
 // the column windows do not overlap (stride >= window), each output row's maxima and
 // gradients are first spread over the columns, so the update is one vectorized loop per row.
 template <class T>
-int max_grad(const Geom& g, const T* x, const T* maxout, const T* gz, T* gx, bool parallel) {
+bool max_grad(const Geom& g, const T* x, const T* maxout, const T* gz, T* gx, int threads) {
   const Spans sp = spans(g);
   const bool disjoint = g.sw >= g.wsw;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<T> mrow(g.w), drow(g.w);
-    T *mc = mrow.data(), *dc = drow.data();
-#pragma omp for schedule(static)
-    for (i64 p = 0; p < g.planes; ++p) {
+  return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
+    const auto rows = scratch<T>(2 * g.w);
+    if (rows == nullptr) return false;
+    T *mc = rows.get(), *dc = rows.get() + g.w;
+    for (i64 p = lo; p < hi; ++p) {
       const T* xp = x + p * g.h * g.w;
       const T* mp = maxout + p * g.ho * g.wo;
       const T* gp = gz + p * g.ho * g.wo;
@@ -160,31 +171,59 @@ int max_grad(const Geom& g, const T* x, const T* maxout, const T* gz, T* gx, boo
         }
       }
     }
-  }
-  return 0;
+    return true;
+  });
+}
+
+// ggz (planes, Ho, Wo): the sum of ggx (planes, H, W) over each window's positions equal to
+// its maximum (the derivative of max_grad wrt gz, applied to ggx).
+template <class T>
+bool max_grad_grad(const Geom& g, const T* x, const T* maxout, const T* ggx, T* ggz,
+                   int threads) {
+  const Spans sp = spans(g);
+  return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
+    for (i64 p = lo; p < hi; ++p) {
+      const T* xp = x + p * g.h * g.w;
+      const T* gp = ggx + p * g.h * g.w;
+      for (i64 i = 0; i < g.ho; ++i) {
+        for (i64 j = 0; j < g.wo; ++j) {
+          const T m = maxout[(p * g.ho + i) * g.wo + j];
+          T acc = T(0);
+          for (i64 r = sp.r0[i]; r < sp.r1[i]; ++r) {
+            for (i64 c = sp.c0[j]; c < sp.c1[j]; ++c) {
+              acc += xp[r * g.w + c] == m ? gp[r * g.w + c] : T(0);
+            }
+          }
+          ggz[(p * g.ho + i) * g.wo + j] = acc;
+        }
+      }
+    }
+    return true;
+  });
 }
 
 // gx (planes, H, W): gz of each window spread over it (divided as the mode divides).
 template <class T>
-int average_grad(const Geom& g, const T*, const T* gz, const T*, T* gx, bool parallel) {
+bool average_grad(const Geom& g, const T*, const T* gz, const T*, T* gx, int threads) {
   const Spans sp = spans(g);
-#pragma omp parallel for schedule(static) if (parallel)
-  for (i64 p = 0; p < g.planes; ++p) {
-    const T* gp = gz + p * g.ho * g.wo;
-    T* out = gx + p * g.h * g.w;
-    std::memset(out, 0, sizeof(T) * g.h * g.w);
-    for (i64 i = 0; i < g.ho; ++i) {
-      for (i64 j = 0; j < g.wo; ++j) {
-        const i64 r0 = sp.r0[i], r1 = sp.r1[i], c0 = sp.c0[j], c1 = sp.c1[j];
-        T d = gp[i * g.wo + j];
-        if (g.mode != kSum) d /= T(sp.rn[i] * sp.cn[j]);
-        for (i64 r = r0; r < r1; ++r) {
-          for (i64 c = c0; c < c1; ++c) out[r * g.w + c] += d;
+  return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
+    for (i64 p = lo; p < hi; ++p) {
+      const T* gp = gz + p * g.ho * g.wo;
+      T* out = gx + p * g.h * g.w;
+      std::memset(out, 0, sizeof(T) * g.h * g.w);
+      for (i64 i = 0; i < g.ho; ++i) {
+        for (i64 j = 0; j < g.wo; ++j) {
+          const i64 r0 = sp.r0[i], r1 = sp.r1[i], c0 = sp.c0[j], c1 = sp.c1[j];
+          T d = gp[i * g.wo + j];
+          if (g.mode != kSum) d /= T(sp.rn[i] * sp.cn[j]);
+          for (i64 r = r0; r < r1; ++r) {
+            for (i64 c = c0; c < c1; ++c) out[r * g.w + c] += d;
+          }
         }
       }
     }
-  }
-  return 0;
+    return true;
+  });
 }
 
 }  // namespace pool

@@ -64,6 +64,47 @@ void rows(const T* x, T* out, i64 rows, i64 n, i64 min_parallel) {
   }
 }
 
+// out = softmax(x) (Log: log_softmax) along the middle axis of a C-contiguous
+// (outer, n, inner) array: row (o, i) is x[o, :, i], elements `inner` apart. The same steps
+// as rows(), over strided rows (inner == 1 is rows() itself).
+template <class T, bool Log>
+void strided_rows(const T* x, T* out, i64 outer, i64 n, i64 inner, i64 min_parallel) {
+  if (inner == 1) return rows<T, Log>(x, out, outer, n, min_parallel);
+  const bool par = detail::go_parallel(outer * n * inner, outer * inner, min_parallel);
+  const i64 s[1] = {static_cast<i64>(sizeof(T)) * inner};
+#pragma omp parallel for schedule(static) if (par)
+  for (i64 r = 0; r < outer * inner; ++r) {
+    const T* xr = x + (r / inner) * n * inner + r % inner;
+    T* o = out + (r / inner) * n * inner + r % inner;
+    const char* px[1] = {reinterpret_cast<const char*>(xr)};
+    T m = detail::line<MaxOp<T>>(CastMap<T, T>{}, false, px, s, 0, n);
+    if (!std::isfinite(m)) m = T(0);
+    for (i64 j = 0; j < n; ++j) o[j * inner] = std::exp(xr[j * inner] - m);
+    const char* po[1] = {reinterpret_cast<const char*>(o)};
+    const T sum = detail::line<SumOp<T>>(CastMap<T, T>{}, false, po, s, 0, n);
+    if constexpr (Log) {
+      const T l = std::log(sum);
+      for (i64 j = 0; j < n; ++j) o[j * inner] = (xr[j * inner] - m) - l;
+    } else {
+      for (i64 j = 0; j < n; ++j) o[j * inner] = o[j * inner] / sum;
+    }
+  }
+}
+
+// The first row r whose class index t[r] (t: rows entries of type I, byte stride ts) is
+// outside [0, n), with that index in *bad; -1 when all are in range.
+template <class I>
+inline i64 bad_class_index(const char* t, i64 ts, i64 rows, i64 n, long long* bad) {
+  for (i64 r = 0; r < rows; ++r) {
+    const long long v = static_cast<long long>(*reinterpret_cast<const I*>(t + r * ts));
+    if (v < 0 || v >= n) {
+      *bad = v;
+      return r;
+    }
+  }
+  return -1;
+}
+
 // out[r] = log(sum(exp(x[r] - m))) - (x[r, t[r]] - m), t (byte stride ts) already checked
 // to be in range. False when the scratch rows cannot be allocated.
 template <class T, class I>
@@ -89,6 +130,29 @@ bool crossentropy_1hot(const T* x, const char* t, i64 ts, T* out, i64 rows, i64 
   }
   delete[] scratch;
   return true;
+}
+
+// out[r] = -log(p[r, t[r]]) (CrossentropyCategorical1Hot) for a strided p (byte strides
+// ps0, ps1) and t, indices already checked.
+template <class T, class I>
+void crossentropy_1hot_probs(const char* p, i64 ps0, i64 ps1, const char* t, i64 ts, T* out,
+                             i64 rows) {
+  for (i64 r = 0; r < rows; ++r) {
+    const i64 c = static_cast<i64>(*reinterpret_cast<const I*>(t + r * ts));
+    out[r] = -std::log(*reinterpret_cast<const T*>(p + r * ps0 + c * ps1));
+  }
+}
+
+// gp[r, t[r]] = -g[r] / p[r, t[r]] into a zeroed C-contiguous gp (rows x n)
+// (CrossentropyCategorical1HotGrad); g has byte stride gs (0: one value for every row).
+template <class T, class I>
+void crossentropy_1hot_grad(const char* g, i64 gs, const char* p, i64 ps0, i64 ps1,
+                            const char* t, i64 ts, T* gp, i64 rows, i64 n) {
+  for (i64 r = 0; r < rows; ++r) {
+    const i64 c = static_cast<i64>(*reinterpret_cast<const I*>(t + r * ts));
+    const T gr = *reinterpret_cast<const T*>(g + r * gs);
+    gp[r * n + c] = -gr / *reinterpret_cast<const T*>(p + r * ps0 + c * ps1);
+  }
 }
 
 }  // namespace softmax
