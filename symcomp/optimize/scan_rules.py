@@ -3,6 +3,8 @@
 - ``hoist_invariants``: inner nodes that depend only on non-sequences and constants are
   computed once, before the loop (``scan(f, non_sequences=W)`` with ``W.T`` inside: the
   transpose leaves the loop), and become non-sequences.
+- ``M @ x_t`` with x a sequence and M a non-sequence matrix becomes a new sequence
+  ``X @ M.T`` computed before the loop (one gemm instead of a gemv per step).
 - ``rewrite_inner``: the inner graphs (Scan steps, IfElse branches) go through the same
   pipeline as the outer graph, so fusion and BLAS (gemv/gemm) apply inside the loop.
 - ``keep_last_state`` (graph rule): a state whose buffer is only read as ``buf[-1]`` keeps
@@ -37,9 +39,10 @@ def _rewrite_scan(op, inputs):
     summed = _sums_out_of_loop(op, inputs)
     if summed is not None:
         return summed
-    hoisted = _hoisted(op, inputs)
-    if hoisted is not None:
-        op, inputs = hoisted
+    for step in (_hoisted, _seq_products):
+        moved = step(op, inputs)
+        if moved is not None:
+            op, inputs = moved
     new_outs = _rewrite_graph(op.inner_inputs, op.inner_outputs)
     new_op = dc_replace(op, inner_outputs=tuple(new_outs))
     _done.add(new_op)
@@ -199,6 +202,56 @@ def _hoisted(op, inputs):
         op, inner_inputs=tuple(op.inner_inputs) + tuple(fresh), inner_outputs=tuple(new_outs)
     )
     return new_op, list(inputs) + list(outer)
+
+
+def _seq_product(node, seqs: set, nonseqs: set):
+    """(k, M, transpose) when ``node`` is ``M @ s`` (transpose) or ``s @ M`` with s a
+    sequence slot (a vector) and M a non-sequence matrix; else None."""
+    from symcomp.tensor.linalg import Dot, MatMul
+
+    if not isinstance(node.op, (Dot, MatMul)) or len(node.inputs) != 2:
+        return None
+    a, b = node.inputs
+    if a in nonseqs and a.ndim == 2 and b in seqs and b.ndim == 1:
+        return b, a, True
+    if a in seqs and a.ndim == 1 and b in nonseqs and b.ndim == 2:
+        return a, b, False
+    return None
+
+
+def _seq_products(op, inputs):
+    """(op, inputs) with each ``M @ x_t`` (x a sequence, M a non-sequence matrix) computed
+    for every step at once before the loop, ``X @ M.T``, and read as a new sequence: one
+    matrix product instead of a matrix-vector product per step (an RNN's input
+    projection). None when there is none."""
+    import symcomp.tensor as st
+    from symcomp.graph.basic import clone_replace, toposort
+    from symcomp.tensor.type import TensorType
+
+    seq_slots, _, inner_nonseqs = op.split_inner()
+    n, seqs, inits, nonseqs = op.split_outer(list(inputs))
+    outer_of = dict(zip(seq_slots, seqs)) | dict(zip(inner_nonseqs, nonseqs))
+    found = []
+    for node in toposort(list(op.inner_outputs), blockers=op.inner_inputs):
+        hit = _seq_product(node, set(seq_slots), set(inner_nonseqs))
+        if hit is not None and node.outputs[0].dtype == hit[0].dtype == hit[1].dtype:
+            found.append((node.outputs[0], *hit))
+    if not found:
+        return None
+    new_seqs, fresh = [], []
+    for out, slot, m, transpose in found:
+        x, mat = outer_of[slot], outer_of[m]
+        new_seqs.append(st.dot(x, mat.T if transpose else mat))
+        fresh.append(TensorType(out.dtype, tuple(out.type.shape))(name=out.name))
+    new_outs = clone_replace(list(op.inner_outputs), {f[0]: v for f, v in zip(found, fresh)})
+    k = op.n_seqs
+    new_op = dc_replace(
+        op,
+        inner_inputs=tuple(op.inner_inputs[:k]) + tuple(fresh) + tuple(op.inner_inputs[k:]),
+        inner_outputs=tuple(new_outs),
+        n_seqs=k + len(fresh),
+    )
+    return new_op, [n, *seqs, *new_seqs, *inits, *nonseqs]
 
 
 @scan_opt.graph_rule

@@ -288,3 +288,44 @@ def test_accumulators_are_summed_after_the_loop():
     zero = f(*empty)
     assert all(np.all(z == 0) for z in zero)
     assert [z.shape for z in zero] == [(4, 4), (4, 3), (4,)]
+
+
+def test_sequence_products_leave_the_loop():
+    from symcomp.control.scan_op import Scan
+
+    x, h0 = st.dmatrix("x"), st.dvector("h0")
+    U, V = st.dmatrix("U"), st.dmatrix("V")
+    fwd, _ = sc.scan(
+        lambda xt, h, U, V: st.tanh(U @ xt + xt @ V + h),
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=[U, V],
+    )
+    back, _ = sc.scan(
+        lambda xt, h, U: h * 0.5 + U @ xt,
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=U,
+        go_backwards=True,
+    )
+    f = sc.function([x, h0, U, V], [fwd, back], mode="py")
+    for node in [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]:
+        inner = {type(n.op).__name__ for n in sc.graph.toposort(list(node.op.inner_outputs))}
+        # U @ x_t and x_t @ V are sequences computed before the loop: no product per step
+        assert not inner & {"Dot", "Gemv", "MatMul"}, inner
+    rng = np.random.default_rng(5)
+    xv, hv = rng.normal(size=(6, 3)), rng.normal(size=4)
+    Uv, Vv = rng.normal(size=(4, 3)), rng.normal(size=(3, 4))
+    h, ref = hv, []
+    for xt in xv:
+        h = np.tanh(Uv @ xt + xt @ Vv + h)
+        ref.append(h)
+    h, ref_back = hv, []
+    for xt in xv[::-1]:
+        h = h * 0.5 + Uv @ xt
+        ref_back.append(h)
+    got = f(xv, hv, Uv, Vv)
+    np.testing.assert_allclose(got[0], ref, rtol=1e-12)
+    np.testing.assert_allclose(got[1], ref_back, rtol=1e-12)
+    empty = f(xv[:0], hv, Uv, Vv)
+    assert [e.shape for e in empty] == [(0, 4), (0, 4)]

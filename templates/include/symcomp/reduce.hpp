@@ -141,7 +141,7 @@ struct MaxOp {
   }
   static T start() { return identity(); }
   // A NaN in either operand wins (NumPy's maximum): b != b is true only for NaN.
-  static T combine(T a, T b) { return (b > a || b != b) ? b : a; }
+  static T combine(T a, T b) { return ((b > a) | (b != b)) ? b : a; }
 };
 
 template <class T>
@@ -153,7 +153,7 @@ struct MinOp {
     return std::numeric_limits<T>::max();
   }
   static T start() { return identity(); }
-  static T combine(T a, T b) { return (b < a || b != b) ? b : a; }
+  static T combine(T a, T b) { return ((b < a) | (b != b)) ? b : a; }
 };
 
 struct AllOp {
