@@ -3,7 +3,15 @@
 The public API is what this module exports; everything else may change.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# OpenMP worker threads that spin after a parallel region take the cores OpenBLAS's own
+# threads need, and a model step mixing both ran up to 3x slower on 2 cores: spin briefly,
+# then sleep (docs/native.md, "Threads"). Read by libgomp when it loads, that is when the
+# first compiled module is imported; a value the user set wins.
+_os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from symcomp import (
     gradient,
