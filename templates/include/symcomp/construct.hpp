@@ -298,27 +298,6 @@ inline V scalar(PyArrayObject* a) {
   return static_cast<V>(*reinterpret_cast<const T*>(PyArray_DATA(a)));
 }
 
-// A view of `base` whose first element is at byte offset `offset` of base's data.
-inline PyArrayObject* view(PyArrayObject* base, i64 offset, int nd, const i64* dims,
-                           const i64* strides) {
-  PyArray_Descr* descr = PyArray_DESCR(base);
-  Py_INCREF(descr);
-  PyObject* v = PyArray_NewFromDescr(&PyArray_Type, descr, nd, const_cast<i64*>(dims),
-                                     const_cast<i64*>(strides),
-                                     PyArray_BYTES(base) + offset,
-                                     PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE, nullptr);
-  if (v == nullptr) return nullptr;
-  Py_INCREF(base);
-  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(v),
-                            reinterpret_cast<PyObject*>(base)) < 0) {
-    Py_DECREF(v);
-    return nullptr;
-  }
-  PyArray_UpdateFlags(reinterpret_cast<PyArrayObject*>(v),
-                      NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_F_CONTIGUOUS | NPY_ARRAY_ALIGNED);
-  return reinterpret_cast<PyArrayObject*>(v);
-}
-
 // A fresh C-ordered array (NumPy's allocator).
 inline PyArrayObject* empty(int nd, const i64* dims, int typenum, bool zero = false) {
   i64* d = const_cast<i64*>(dims);

@@ -179,15 +179,16 @@ inline PyArrayObject* empty(int nd, const npy_intp* dims, int typenum) {
                                                         typenum, 0));
 }
 
-// A view of `base` with the given dims and byte strides over the same data.
+// A view of `base` with the given dims and byte strides, its first element `offset` bytes
+// into base's data.
 inline PyArrayObject* view(PyArrayObject* base, int nd, const npy_intp* dims,
-                           const npy_intp* strides) {
+                           const npy_intp* strides, npy_intp offset = 0) {
   PyArray_Descr* descr = PyArray_DESCR(base);
   Py_INCREF(descr);
   const int flags = PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE;
   PyObject* v = PyArray_NewFromDescr(&PyArray_Type, descr, nd, const_cast<npy_intp*>(dims),
-                                     const_cast<npy_intp*>(strides), PyArray_DATA(base), flags,
-                                     nullptr);
+                                     const_cast<npy_intp*>(strides),
+                                     PyArray_BYTES(base) + offset, flags, nullptr);
   if (v == nullptr) return nullptr;
   Py_INCREF(base);
   if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(v),

@@ -133,28 +133,6 @@ inline int basic_index(PyArrayObject* x, const IndexEntry* e, int n, const npy_i
   return 0;
 }
 
-// A view of `base`'s data starting `offset` bytes in, with the given dims and byte strides
-// (writeable when base is; NumPy collapses the base chain to the array owning the data).
-inline PyArrayObject* view_at(PyArrayObject* base, int nd, const npy_intp* dims,
-                              const npy_intp* strides, npy_intp offset) {
-  PyArray_Descr* descr = PyArray_DESCR(base);
-  Py_INCREF(descr);
-  PyObject* v = PyArray_NewFromDescr(&PyArray_Type, descr, nd, const_cast<npy_intp*>(dims),
-                                     const_cast<npy_intp*>(strides),
-                                     PyArray_BYTES(base) + offset,
-                                     PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE, nullptr);
-  if (v == nullptr) return nullptr;
-  Py_INCREF(base);
-  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(v),
-                            reinterpret_cast<PyObject*>(base)) < 0) {
-    Py_DECREF(v);
-    return nullptr;
-  }
-  PyArray_UpdateFlags(reinterpret_cast<PyArrayObject*>(v),
-                      NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_F_CONTIGUOUS | NPY_ARRAY_ALIGNED);
-  return reinterpret_cast<PyArrayObject*>(v);
-}
-
 // A C-ordered copy of x from NumPy's allocator (what x.copy() gives).
 inline PyArrayObject* copy_of(PyArrayObject* x) {
   return reinterpret_cast<PyArrayObject*>(PyArray_NewCopy(x, NPY_CORDER));
