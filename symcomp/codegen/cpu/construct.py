@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from symcomp.codegen.cpu.registry import NodeCode, emitter, supported
+from symcomp.scalar.base import C_TYPES
 from symcomp.tensor.construct import ARange, Eye
 from symcomp.tensor.join import Concatenate, Split
 from symcomp.tensor.repeat import Repeat, RepeatSum, Tile
@@ -26,17 +27,8 @@ def _item(dtype: str) -> str:
     return f"{NS}::Bytes<{np.dtype(dtype).itemsize}>"
 
 
-C_INT = {
-    "bool": "bool",
-    "int8": "std::int8_t",
-    "int16": "std::int16_t",
-    "int32": "std::int32_t",
-    "int64": "std::int64_t",
-    "uint8": "std::uint8_t",
-    "uint16": "std::uint16_t",
-    "uint32": "std::uint32_t",
-    "uint64": "std::uint64_t",
-}
+# The C++ types of the integer and bool dtypes.
+C_INT = {d: c for d, c in C_TYPES.items() if not d.startswith("float")}
 
 
 def _int_ctype(var) -> str | None:
