@@ -236,5 +236,5 @@ def keep_shape(new, old, operands):
     return _st().alloc(new, *shape)
 
 
-# The softmax family registers into the same pass.
-from symcomp.optimize import stabilize_softmax  # noqa: E402,F401
+# The softmax family (and its crossentropy gradient) registers into the same pass.
+from symcomp.optimize import stabilize_softmax, stabilize_xent_dx  # noqa: E402,F401

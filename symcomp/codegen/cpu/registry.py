@@ -41,6 +41,7 @@ EMITTER_MODULES = (
     "symcomp.codegen.cpu.construct",
     "symcomp.codegen.cpu.advanced",
     "symcomp.codegen.cpu.cumulative",
+    "symcomp.codegen.cpu.xent_dx",
 )
 
 

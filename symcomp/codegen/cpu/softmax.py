@@ -20,7 +20,21 @@ from symcomp.tensor.nnet.crossentropy import (
 from symcomp.tensor.nnet.fused_xent import CrossentropySoftmax1Hot
 from symcomp.tensor.nnet.softmax import LogSoftmax, Softmax
 
-_FLOATS = ("float32", "float64")
+FLOATS = ("float32", "float64")
+
+
+def row_kernel_args(ctx, dtype: str, index_dtype: str | None = None) -> dict:
+    """The template arguments every row kernel over softmax.hpp takes: its C types, the
+    output typenum and the GIL/threading thresholds."""
+    args = {
+        "ctype": ctx.ctype(dtype),
+        "typenum": ctx.typenum(dtype),
+        "nogil_minsize": int(ctx.options.nogil_minsize),
+        "min_parallel": _min_parallel(ctx.options),
+    }
+    if index_dtype is not None:
+        args["itype"] = ctx.ctype(index_dtype)
+    return args
 
 
 @emitter(Softmax, LogSoftmax)
@@ -28,18 +42,15 @@ def emit_softmax(node, ctx) -> NodeCode | None:
     x, out = node.inputs[0], node.outputs[0]
     dtype = x.type.dtype
     nd = x.type.ndim
-    if dtype not in _FLOATS or out.type.dtype != dtype or nd == 0:
+    if dtype not in FLOATS or out.type.dtype != dtype or nd == 0:
         return None
     ctx.include("symcomp/softmax.hpp")
     body = ctx.render(
         "cpu/softmax.cpp.j2",
         nd=nd,
         axis=-1 if node.op.axis is None else node.op.axis,
-        ctype=ctx.ctype(dtype),
-        typenum=ctx.typenum(dtype),
         log="true" if isinstance(node.op, LogSoftmax) else "false",
-        nogil_minsize=int(ctx.options.nogil_minsize),
-        min_parallel=_min_parallel(ctx.options),
+        **row_kernel_args(ctx, dtype),
     )
     return NodeCode(body)
 
@@ -48,16 +59,12 @@ def emit_softmax(node, ctx) -> NodeCode | None:
 def emit_crossentropy_softmax_1hot(node, ctx) -> NodeCode | None:
     x, t = node.inputs
     dtype = x.type.dtype
-    if dtype not in _FLOATS or node.outputs[0].type.dtype != dtype or not supported(t.type.dtype):
+    if dtype not in FLOATS or node.outputs[0].type.dtype != dtype or not supported(t.type.dtype):
         return None
     ctx.include("symcomp/softmax.hpp")
     body = ctx.render(
         "cpu/softmax_xent.cpp.j2",
-        ctype=ctx.ctype(dtype),
-        itype=ctx.ctype(t.type.dtype),
-        typenum=ctx.typenum(dtype),
-        nogil_minsize=int(ctx.options.nogil_minsize),
-        min_parallel=_min_parallel(ctx.options),
+        **row_kernel_args(ctx, dtype, t.type.dtype),
         **_index_errors(node, ctx, "x", "t"),
     )
     return NodeCode(body)
@@ -92,7 +99,7 @@ def emit_crossentropy_categorical_1hot(node, ctx) -> NodeCode | None:
     grad = isinstance(node.op, CrossentropyCategorical1HotGrad)
     p, t = node.inputs[-2:]
     dtype = p.type.dtype
-    if dtype not in _FLOATS or node.outputs[0].type.dtype != dtype or not supported(t.type.dtype):
+    if dtype not in FLOATS or node.outputs[0].type.dtype != dtype or not supported(t.type.dtype):
         return None
     if grad and node.inputs[0].type.dtype != dtype:
         return None  # g of another float type: perform's upcasting rules

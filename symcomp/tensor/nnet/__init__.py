@@ -34,6 +34,7 @@ from symcomp.tensor.nnet.pool import (
 )
 from symcomp.tensor.nnet.dropout import dropout
 from symcomp.tensor.nnet.softmax import LogSoftmax, Softmax, log_softmax, logsoftmax, softmax
+from symcomp.tensor.nnet.xent_dx import CrossentropySoftmax1HotDx, crossentropy_softmax_1hot_dx
 
 __all__ = [
     "AveragePoolGrad",
@@ -48,6 +49,7 @@ __all__ = [
     "conv2d",
     "CrossentropyCategorical1Hot",
     "CrossentropyCategorical1HotGrad",
+    "CrossentropySoftmax1HotDx",
     "LogSoftmax",
     "Softmax",
     "batch_normalization_test",
@@ -58,6 +60,7 @@ __all__ = [
     "dropout",
     "crossentropy_categorical_1hot",
     "crossentropy_categorical_1hot_grad",
+    "crossentropy_softmax_1hot_dx",
     "elu",
     "hard_sigmoid",
     "log_softmax",

@@ -57,18 +57,16 @@ class CrossentropySoftmax1Hot(Op):
         return [(input_shapes[0][0],)]
 
     def pullback(self, inputs, outputs, cotangents):
-        from symcomp.tensor.arith import cast, mul, sub
-        from symcomp.tensor.dimshuffle import dimshuffle
+        from symcomp.tensor.arith import cast
         from symcomp.tensor.nnet.softmax import softmax
+        from symcomp.tensor.nnet.xent_dx import crossentropy_softmax_1hot_dx
 
         x, t = inputs
         g = cotangents[0]
         if g is None or is_discrete(x.dtype):
             return [None, None]
         sm = softmax(x, axis=1)
-        g = cast(g, sm.dtype)
-        grad = sub(mul(sm, dimshuffle(g, (0, "x"))), one_hot_rows(g, t, sm))
-        return [cast(grad, x.dtype), None]
+        return [cast(crossentropy_softmax_1hot_dx(cast(g, sm.dtype), sm, t), x.dtype), None]
 
 
 crossentropy_softmax_1hot = CrossentropySoftmax1Hot()
