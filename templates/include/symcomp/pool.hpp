@@ -76,9 +76,18 @@ inline Spans spans(const Geom& g) {
   return sp;
 }
 
+// Whether column window j is exactly [j * sw, j * sw + wsw) for every j: whole and inside
+// the row (no padding or clipping), so the columns can be combined one strided pass per tap.
+inline bool regular_columns(const Geom& g, const Spans& sp) {
+  for (i64 j = 0; j < g.wo; ++j) {
+    if (sp.c0[j] != j * g.sw || sp.c1[j] != j * g.sw + g.wsw) return false;
+  }
+  return true;
+}
+
 template <class T>
 inline T nanmax(T a, T v) {
-  return (v > a || v != v) ? v : a;  // NaN wins, as in NumPy; branch-free, so it vectorizes
+  return ((v > a) | (v != v)) ? v : a;  // NaN wins, as in NumPy; no branch: it vectorizes
 }
 
 // Scratch of n elements for one thread (nullptr when out of memory).
@@ -96,6 +105,7 @@ template <class T>
 bool forward(const Geom& g, const T* x, const T*, const T*, T* y, int threads) {
   const Spans sp = spans(g);
   const bool is_max = g.mode == kMax, divide = g.mode != kMax && g.mode != kSum;
+  const bool regular = regular_columns(g, sp);
   return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
     const auto row = scratch<T>(g.w);
     T* t = row.get();
@@ -114,11 +124,26 @@ bool forward(const Geom& g, const T* x, const T*, const T*, T* y, int threads) {
             for (i64 c = 0; c < g.w; ++c) t[c] += src[c];
           }
         }
+        T* yr = yp + i * g.wo;
+        if (regular) {  // column window j is [j * sw, j * sw + wsw): one strided pass per tap
+          for (i64 j = 0; j < g.wo; ++j) yr[j] = t[j * g.sw];
+          for (i64 k = 1; k < g.wsw; ++k) {
+            if (is_max) {
+              for (i64 j = 0; j < g.wo; ++j) yr[j] = nanmax(yr[j], t[j * g.sw + k]);
+            } else {
+              for (i64 j = 0; j < g.wo; ++j) yr[j] += t[j * g.sw + k];
+            }
+          }
+          if (divide) {
+            for (i64 j = 0; j < g.wo; ++j) yr[j] /= T(sp.rn[i] * sp.cn[j]);
+          }
+          continue;
+        }
         for (i64 j = 0; j < g.wo; ++j) {
           T acc = t[sp.c0[j]];
           for (i64 c = sp.c0[j] + 1; c < sp.c1[j]; ++c) acc = is_max ? nanmax(acc, t[c]) : acc + t[c];
           if (divide) acc /= T(sp.rn[i] * sp.cn[j]);
-          yp[i * g.wo + j] = acc;
+          yr[j] = acc;
         }
       }
     }
@@ -132,7 +157,7 @@ bool forward(const Geom& g, const T* x, const T*, const T*, T* y, int threads) {
 template <class T>
 bool max_grad(const Geom& g, const T* x, const T* maxout, const T* gz, T* gx, int threads) {
   const Spans sp = spans(g);
-  const bool disjoint = g.sw >= g.wsw;
+  const bool disjoint = g.sw >= g.wsw, regular = regular_columns(g, sp);
   return run_team(threads, g.planes, [&](int, i64 lo, i64 hi) {
     const auto rows = scratch<T>(2 * g.w);
     if (rows == nullptr) return false;
@@ -148,10 +173,19 @@ bool max_grad(const Geom& g, const T* x, const T* maxout, const T* gz, T* gx, in
           // Columns outside every window never match: a NaN maximum compares unequal.
           std::fill(mc, mc + g.w, T(0) / T(0));
           std::fill(dc, dc + g.w, T(0));
-          for (i64 j = 0; j < g.wo; ++j) {
-            for (i64 c = sp.c0[j]; c < sp.c1[j]; ++c) {
-              mc[c] = mp[i * g.wo + j];
-              dc[c] = gp[i * g.wo + j];
+          if (regular) {
+            for (i64 k = 0; k < g.wsw; ++k) {
+              for (i64 j = 0; j < g.wo; ++j) {
+                mc[j * g.sw + k] = mp[i * g.wo + j];
+                dc[j * g.sw + k] = gp[i * g.wo + j];
+              }
+            }
+          } else {
+            for (i64 j = 0; j < g.wo; ++j) {
+              for (i64 c = sp.c0[j]; c < sp.c1[j]; ++c) {
+                mc[c] = mp[i * g.wo + j];
+                dc[c] = gp[i * g.wo + j];
+              }
             }
           }
           for (i64 r = sp.r0[i]; r < sp.r1[i]; ++r) {
