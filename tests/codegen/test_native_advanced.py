@@ -12,6 +12,7 @@ import symcomp.tensor as st
 from symcomp.codegen.toolchain import find_compiler
 from symcomp.tensor.advanced import AdvancedIncSubtensor, AdvancedSubtensor, Nonzero
 from symcomp.tensor.cumulative import CumOp, CumSum
+from tests.tensor.optable_subtensor import _add_at, _set
 
 pytestmark = [
     pytest.mark.cxx,
@@ -48,18 +49,6 @@ def _call(f, args):
     for a, b in zip(args, before):
         np.testing.assert_array_equal(a, b, err_msg="an input was modified")
     return got
-
-
-def _set(a, idx, v):
-    a = a.copy()
-    a[idx] = v
-    return a
-
-
-def _add_at(a, idx, v):
-    a = a.copy()
-    np.add.at(a, idx, v)
-    return a
 
 
 def _last_writes(a, idx):
