@@ -8,26 +8,19 @@ import pytest
 
 import symcomp as sc
 import symcomp.tensor as st
-from symcomp.graph import Apply, Op
+from tests.control.pyops import PythonOnlyUnary
 
 MODES = ["py", pytest.param("native", marks=pytest.mark.cxx)]
 CALLS = {"n": 0}
 
 
 @dataclass(frozen=True)
-class CountingDouble(Op):
+class CountingDouble(PythonOnlyUnary):
     """2 * x, counting its calls (a Python-only op: native mode runs its perform)."""
-
-    def make_node(self, x):
-        x = st.as_tensor_variable(x)
-        return Apply.make(self, [x], [x.type])
 
     def perform(self, node, inputs):
         CALLS["n"] += 1
         return [inputs[0] * 2]
-
-    def infer_shape(self, node, input_shapes):
-        return [input_shapes[0]]
 
     def pullback(self, inputs, outputs, cotangents):
         return [cotangents[0] * 2]

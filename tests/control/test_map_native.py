@@ -11,24 +11,17 @@ import pytest
 import symcomp as sc
 import symcomp.tensor as st
 from symcomp.control.map import MapIndex
-from symcomp.graph import Apply, Op
+from tests.control.pyops import PythonOnlyUnary
 
 pytestmark = pytest.mark.cxx
 
 
 @dataclass(frozen=True)
-class PySquare(Op):
+class PySquare(PythonOnlyUnary):
     """x * x in Python only (no emitter)."""
-
-    def make_node(self, x):
-        x = st.as_tensor_variable(x)
-        return Apply.make(self, [x], [x.type])
 
     def perform(self, node, inputs):
         return [inputs[0] * inputs[0]]
-
-    def infer_shape(self, node, input_shapes):
-        return [input_shapes[0]]
 
 
 def _maps(f):

@@ -15,6 +15,7 @@ import symcomp.tensor as st
 from symcomp.control.ifelse import IfElse
 from symcomp.control.scan_op import Scan
 from symcomp.graph import Apply, Op
+from tests.control.pyops import PythonOnlyUnary
 
 pytestmark = pytest.mark.cxx
 CALLS = {"cube": 0}
@@ -28,12 +29,8 @@ class TwoArgError(Exception):
 
 
 @dataclass(frozen=True)
-class PyCube(Op):
+class PyCube(PythonOnlyUnary):
     """x**3, elementwise, in Python only (no emitter); -1 raises ValueError, -2 TwoArgError."""
-
-    def make_node(self, x):
-        x = st.as_tensor_variable(x)
-        return Apply.make(self, [x], [x.type])
 
     def perform(self, node, inputs):
         (x,) = inputs
@@ -43,9 +40,6 @@ class PyCube(Op):
         if np.any(x == -2):
             raise TwoArgError(2, "PyCube got -2")
         return [x * x * x]
-
-    def infer_shape(self, node, input_shapes):
-        return [input_shapes[0]]
 
     def pullback(self, inputs, outputs, cotangents):
         return [PyCubeGrad()(inputs[0], cotangents[0])]

@@ -110,12 +110,12 @@ class CrossentropyCategorical1HotGrad(Op):
         big_g = cotangents[0]
         if big_g is None:
             return [None, None, None]
-        h = neg(true_div(_take_rows(big_g, t), _take_rows(p, t)))
+        h = neg(true_div(take_rows(big_g, t), take_rows(p, t)))
         gp = crossentropy_categorical_1hot_grad(mul(h, g), p, t)
         return [cast(h, g.dtype), gp, None]
 
 
-def _take_rows(x, t):
+def take_rows(x, t):
     """``x[arange(n), t]``: one entry per row."""
     import symcomp.tensor as st
     from symcomp.tensor.shapeof import shape_i
@@ -157,7 +157,7 @@ def categorical_crossentropy_from_logits(logits, targets):
     if t.ndim == z.ndim:
         return st.neg(st.sum(st.mul(t, lsm), axis=-1))
     if z.ndim == 2 and t.ndim == 1 and is_int(t.dtype):
-        return st.neg(_take_rows(lsm, t))
+        return st.neg(take_rows(lsm, t))
     raise TypeError(
         f"categorical_crossentropy_from_logits: targets must be distributions "
         f"like logits ({z.type}) or an integer vector of class indices, got "

@@ -19,7 +19,7 @@ from symcomp.graph.sourceinfo import user_source
 from symcomp.tensor.basic import as_tensor_variable
 from symcomp.tensor.dtypes import float_of, is_discrete, upcast
 from symcomp.tensor.errors import where
-from symcomp.tensor.nnet.crossentropy import check_1hot_types
+from symcomp.tensor.nnet.crossentropy import check_1hot_types, take_rows
 from symcomp.tensor.type import TensorType
 
 __all__ = ["CrossentropySoftmax1HotDx", "crossentropy_softmax_1hot_dx"]
@@ -66,14 +66,12 @@ class CrossentropySoftmax1HotDx(Op):
         import symcomp.tensor as st
         from symcomp.tensor.arith import cast, mul, sub
         from symcomp.tensor.dimshuffle import dimshuffle
-        from symcomp.tensor.shapeof import shape_i
 
         dy, sm, t = inputs
         big_g = cotangents[0]
         if big_g is None:
             return [None, None, None]
-        picked = big_g[st.arange(shape_i(big_g, 0)), t]
-        g_dy = sub(st.sum(mul(big_g, sm), axis=1), picked)
+        g_dy = sub(st.sum(mul(big_g, sm), axis=1), take_rows(big_g, t))
         g_sm = mul(big_g, dimshuffle(dy, (0, "x")))
         return [
             None if is_discrete(dy.dtype) else cast(g_dy, dy.dtype),
